@@ -1,0 +1,228 @@
+"""The command line shared by every recipe.
+
+Every recipe builds its parser with :func:`recipe_parser`, so all recipes take
+the same flags (``--epochs``, ``--batch-size``, ``--strategy``, ...) and adds its
+own on top. :func:`run` wraps a recipe's ``main`` so that bad input ends with a
+one-line message and exit status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from mlrecipes.errors import UsageError
+
+STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
+PRECISIONS = ("off", "auto", "bfloat16", "float16")
+XLA_MODES = ("auto", "on", "off")
+
+QUICK_HELP = (
+    "smoke test: train on a tiny slice of the data for one short epoch "
+    "(seconds, not minutes); the figures it prints mean nothing"
+)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line and exit with status 2."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """Parse a strictly positive integer (argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number (1, 2, ...)")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """Parse an integer that is zero or more (argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Parse a strictly positive, finite number (argparse ``type``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def fraction(text: str) -> float:
+    """Parse a number in [0, 1), such as a dropout rate (argparse ``type``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 and below 1")
+    return value
+
+
+def recipe_parser(
+    name: str,
+    description: str,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    data_dir_help: str,
+) -> argparse.ArgumentParser:
+    """Build the parser that every recipe starts from.
+
+    Args:
+        name: The recipe's module name, such as ``"mnist_mlp"``; it names the
+            program in messages and the default output folder ``runs/NAME``.
+        description: One paragraph for ``--help``.
+        epochs: Default number of epochs.
+        batch_size: Default global batch size.
+        learning_rate: Default (peak) learning rate.
+        data_dir_help: What ``--data-dir`` must hold for this recipe.
+
+    Returns:
+        A parser with the shared flags; the recipe adds its own flags to it.
+    """
+    parser = OneLineErrorParser(
+        prog=f"python -m recipes.{name}",
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    group = parser.add_argument_group("training (shared by every recipe)")
+    group.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
+    group.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=batch_size,
+        help="global batch size: the sum over all replicas (each replica gets batch-size / replicas)",
+    )
+    group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help="(peak) learning rate")
+    group.add_argument("--seed", type=non_negative_int, default=42, help="seed for weights, shuffling and splits")
+    group.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="tf.distribute strategy: auto picks a TPU if one is configured, all GPUs "
+        "(MirroredStrategy) if there are several, else the single device; cpu and gpu pin "
+        "one device; multiworker reads TF_CONFIG; tpu uses --tpu",
+    )
+    group.add_argument(
+        "--tpu",
+        default=None,
+        metavar="NAME",
+        help="TPU name or grpc:// address for --strategy tpu (default: the TPU_NAME "
+        "environment variable, or the local TPU VM)",
+    )
+    group.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const="auto",
+        default="off",
+        choices=PRECISIONS,
+        metavar="MODE",
+        help="compute in 16-bit floats, keep weights in float32: 'auto' (the flag alone) "
+        "picks float16 on GPUs and bfloat16 on CPUs and TPUs; or name 'bfloat16' or "
+        "'float16'; 'off' computes in float32",
+    )
+    group.add_argument(
+        "--xla",
+        choices=XLA_MODES,
+        default="auto",
+        help="XLA compilation of the training step: auto lets Keras decide (on for GPUs "
+        "and TPUs), on forces it, off disables it",
+    )
+    group.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("runs") / name,
+        help="where the model, metrics.json, history and figures go",
+    )
+    group.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
+    group.add_argument(
+        "--early-stopping",
+        type=non_negative_int,
+        default=0,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a lower validation loss and keep the best "
+        "weights; 0 trains for all --epochs",
+    )
+    group.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    return parser
+
+
+def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse a recipe's command line and check what can be checked before any work.
+
+    ``--quick`` sets the epochs to 1. ``--data-dir`` must be an existing folder.
+
+    Args:
+        parser: The recipe's parser (from :func:`recipe_parser`).
+        argv: Arguments, default ``sys.argv[1:]``.
+
+    Returns:
+        The parsed arguments.
+
+    Raises:
+        UsageError: On a ``--data-dir`` that is not a readable folder.
+    """
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs = 1
+    check_data_dir(args.data_dir)
+    return args
+
+
+def check_data_dir(path: Path | None) -> None:
+    """Reject a ``--data-dir`` that does not exist or is not a folder.
+
+    Raises:
+        UsageError: If ``path`` is given and is not an existing folder.
+    """
+    if path is None:
+        return
+    if not path.exists():
+        raise UsageError(f"--data-dir {path}: no such folder")
+    if not path.is_dir():
+        raise UsageError(f"--data-dir {path}: not a folder")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise UsageError(f"--data-dir {path}: folder is not readable")
+
+
+def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> NoReturn:
+    """Run a recipe's ``main`` as a program and exit.
+
+    A :class:`~mlrecipes.errors.UsageError` becomes one line on standard error
+    and exit status 2; Ctrl-C becomes exit status 130.
+
+    Args:
+        main: The recipe's entry point; it takes the argument list.
+        argv: Arguments, default ``sys.argv[1:]``.
+    """
+    prog = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "recipe"
+    try:
+        main(argv)
+    except UsageError as error:
+        sys.stderr.write(f"{prog}: error: {error}\n")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted\n")
+        sys.exit(130)
+    sys.exit(0)

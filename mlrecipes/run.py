@@ -1,0 +1,283 @@
+"""One run of a recipe: set-up, training, evaluation and outputs.
+
+A recipe keeps the lesson (its data pipeline and its model) and hands the
+boilerplate to :class:`RecipeRun`::
+
+    run = RecipeRun.start(args, recipe="mnist_mlp")   # seed, strategy, precision
+    with run.strategy.scope():
+        model = ...                                    # build and compile
+    run.fit(model, train_ds, validation_ds, train_examples=n)
+    run.evaluate(model, test_ds)
+    run.report_classifier(model, test_ds, class_names)
+    run.finish(model, dataset="mnist")                 # model.keras, metrics.json
+
+Outputs are written atomically, only after training has succeeded; bad input
+is rejected (as :class:`~mlrecipes.errors.UsageError`) before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlrecipes import plots
+from mlrecipes.callbacks import HISTORY_FILE, completed_epochs_in_backup, standard_callbacks
+from mlrecipes.distribute import resolve_strategy, strategy_name
+from mlrecipes.errors import UsageError
+from mlrecipes.evaluation import confusion_counts, per_class_scores, predict_labels
+from mlrecipes.outputs import software_versions, write_json, write_with
+from mlrecipes.precision import apply_policy
+
+GRID_IMAGES = 24
+
+
+class RecipeRun:
+    """The shared machinery of one recipe run.
+
+    Attributes:
+        args: The parsed command line.
+        recipe: The recipe's name, such as ``"mnist_mlp"``.
+        strategy: The ``tf.distribute`` strategy to build the model under.
+        output_dir: Where outputs go.
+        precision_policy: The Keras dtype policy in force.
+        metrics: Everything measured so far; written to ``metrics.json``.
+        history: Per-epoch metrics of the training, once :meth:`fit` ran.
+    """
+
+    def __init__(self, args: argparse.Namespace, recipe: str, strategy: tf.distribute.Strategy, policy: str):
+        self.args = args
+        self.recipe = recipe
+        self.strategy = strategy
+        self.output_dir = Path(args.output_dir)
+        self.precision_policy = policy
+        self.metrics: dict[str, Any] = {}
+        self.history: dict[str, list[float]] = {}
+        self.figures: list[Path] = []
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, recipe: str) -> "RecipeRun":
+        """Seed every random generator, pick the strategy and the precision policy.
+
+        Args:
+            args: The parsed command line of :func:`mlrecipes.cli.recipe_parser`.
+            recipe: The recipe's name.
+
+        Raises:
+            UsageError: When the output folder cannot be used or the asked-for
+                hardware is absent.
+        """
+        output_dir = Path(args.output_dir)
+        if output_dir.exists() and not output_dir.is_dir():
+            raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
+        keras.utils.set_random_seed(args.seed)
+        strategy = resolve_strategy(args.strategy, tpu_name=getattr(args, "tpu", None))
+        on_gpu = "TPU" not in strategy_name(strategy) and bool(tf.config.get_visible_devices("GPU"))
+        policy = apply_policy(args.mixed_precision, on_gpu=on_gpu)
+        run = cls(args, recipe, strategy, policy)
+        print(
+            f"{recipe}: {strategy_name(strategy)} with {run.replicas} replica(s), global batch "
+            f"{args.batch_size} ({run.per_replica_batch_size} per replica), precision {policy}",
+            flush=True,
+        )
+        return run
+
+    @property
+    def replicas(self) -> int:
+        """Number of replicas the strategy trains on."""
+        return int(self.strategy.num_replicas_in_sync)
+
+    @property
+    def per_replica_batch_size(self) -> int:
+        """The global batch size divided among the replicas."""
+        return max(1, self.args.batch_size // self.replicas)
+
+    @property
+    def jit_compile(self) -> bool | str:
+        """The ``jit_compile`` argument for ``model.compile`` from ``--xla``."""
+        return {"on": True, "off": False}.get(self.args.xla, "auto")
+
+    def fit(
+        self,
+        model: keras.Model,
+        train: tf.data.Dataset,
+        validation: tf.data.Dataset | None,
+        *,
+        train_examples: int,
+        epochs: int | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        monitor: str = "val_loss",
+    ) -> dict[str, list[float]]:
+        """Train with the standard callbacks, resuming an interrupted run.
+
+        Args:
+            model: A compiled model, built under :attr:`strategy`.
+            train: The batched training pipeline.
+            validation: The batched validation pipeline, or None.
+            train_examples: Examples per epoch, for the throughput figure.
+            epochs: Epochs to train; default ``--epochs``.
+            callbacks: Extra callbacks, after the standard ones.
+            monitor: Metric watched by checkpointing and early stopping.
+
+        Returns:
+            The per-epoch history of every epoch of the run, resumed ones included.
+        """
+        epochs = epochs or self.args.epochs
+        resumed_from = completed_epochs_in_backup(self.output_dir)
+        if resumed_from:
+            print(f"{self.recipe}: resuming an interrupted run after epoch {resumed_from} of {epochs}", flush=True)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        all_callbacks = standard_callbacks(
+            self.output_dir,
+            resuming=bool(resumed_from),
+            early_stopping_patience=getattr(self.args, "early_stopping", 0),
+            monitor=monitor if validation is not None else "loss",
+        ) + list(callbacks)
+        started = time.perf_counter()
+        # A progress bar on a terminal; one line per epoch in logs and pipes.
+        verbose = "auto" if sys.stdout.isatty() else 2
+        result = model.fit(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            callbacks=all_callbacks,
+            verbose=verbose,
+            shuffle=False,  # the input pipeline shuffles
+        )
+        seconds = time.perf_counter() - started
+        epochs_here = len(result.epoch)
+        self.history = self._read_history() or {name: list(values) for name, values in result.history.items()}
+        self.metrics.update(
+            {
+                "epochs": len(next(iter(self.history.values()), [])) or epochs_here,
+                "resumed_from_epoch": resumed_from,
+                "train_examples": train_examples,
+                "train_seconds": round(seconds, 3),
+                "examples_per_second": round(train_examples * epochs_here / seconds, 1) if seconds > 0 else None,
+            }
+        )
+        return self.history
+
+    def _read_history(self) -> dict[str, list[float]]:
+        path = self.output_dir / HISTORY_FILE
+        if not path.exists():
+            return {}
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        columns = [name for name in (rows[0] if rows else {}) if name != "epoch"]
+        return {name: [float(row[name]) for row in rows if row.get(name) not in (None, "")] for name in columns}
+
+    def evaluate(self, model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
+        """Evaluate on the test split; record ``test_<metric>`` for every compiled metric."""
+        results = model.evaluate(test, return_dict=True, verbose=0)
+        test_metrics = {f"test_{name}": round(float(value), 6) for name, value in results.items()}
+        self.metrics.update(test_metrics)
+        return test_metrics
+
+    def report_classifier(
+        self,
+        model: keras.Model,
+        test: tf.data.Dataset,
+        class_names: Sequence[str],
+        *,
+        show_images: bool = True,
+    ) -> dict[str, Any]:
+        """Confusion matrix, per-class scores and the figures of a classifier.
+
+        Writes ``confusion_matrix.png`` and, for image inputs,
+        ``predictions.png`` (the first test images with predicted and true
+        labels, wrong ones marked); records per-class precision, recall and
+        F1 and the confusion matrix in the metrics.
+
+        Args:
+            model: The trained classifier.
+            test: The batched test pipeline, in a fixed order.
+            class_names: Name of each class.
+            show_images: Draw the prediction grid (inputs must be images).
+
+        Returns:
+            The per-class scores and the confusion matrix.
+        """
+        true_labels, predicted_labels, _ = predict_labels(model, test)
+        matrix = confusion_counts(true_labels, predicted_labels, len(class_names))
+        report = {"per_class": per_class_scores(matrix, class_names), "confusion_matrix": matrix.tolist()}
+        self.metrics.update(report)
+        self.figures.append(plots.confusion_matrix(matrix, class_names, self.output_dir / "confusion_matrix.png"))
+        if show_images:
+            batches, count = [], 0
+            for inputs, _ in test:
+                batches.append(np.asarray(inputs))
+                count += len(batches[-1])
+                if count >= GRID_IMAGES:
+                    break
+            images = np.concatenate(batches)[:GRID_IMAGES]
+            self.figures.append(
+                plots.prediction_grid(
+                    images,
+                    true_labels[: len(images)],
+                    predicted_labels[: len(images)],
+                    class_names,
+                    self.output_dir / "predictions.png",
+                    title="Test images: predicted class (wrong ones in red, with the true class)",
+                )
+            )
+        return report
+
+    def finish(self, model: keras.Model, *, dataset: str, **extra: Any) -> dict[str, Any]:
+        """Write ``model.keras``, ``metrics.json`` and the learning curves; print a summary.
+
+        Args:
+            model: The trained model.
+            dataset: The data set's name, recorded in the metrics.
+            **extra: More figures to record in ``metrics.json``.
+
+        Returns:
+            The metrics as written.
+        """
+        if self.history:
+            self.figures.append(
+                plots.learning_curves(self.history, self.output_dir / "learning_curves.png", title=self.recipe)
+            )
+        model_path = write_with(self.output_dir / "model.keras", model.save)
+        config = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(self.args).items()}
+        metrics = {
+            "recipe": self.recipe,
+            "dataset": dataset,
+            **{key: value for key, value in self.metrics.items() if key.startswith("test_")},
+            **{key: value for key, value in self.metrics.items() if not key.startswith("test_")},
+            "batch_size": self.args.batch_size,
+            "per_replica_batch_size": self.per_replica_batch_size,
+            "strategy": strategy_name(self.strategy),
+            "replicas": self.replicas,
+            "precision_policy": self.precision_policy,
+            **extra,
+            "config": config,
+            "versions": software_versions(),
+            "history": self.history,
+        }
+        write_json(self.output_dir / "metrics.json", metrics)
+        self._print_summary(metrics, model_path)
+        return metrics
+
+    def _print_summary(self, metrics: dict[str, Any], model_path: Path) -> None:
+        headline = ", ".join(
+            f"{key.removeprefix('test_').replace('_', ' ')} {value:.4f}"
+            for key, value in metrics.items()
+            if key.startswith("test_") and isinstance(value, float)
+        )
+        rate = metrics.get("examples_per_second")
+        print(
+            f"{self.recipe}: test {headline or 'not evaluated'}; {metrics.get('epochs')} epoch(s) in "
+            f"{metrics.get('train_seconds', 0):.1f} s ({rate if rate is not None else '?'} examples/s)",
+            flush=True,
+        )
+        names = ", ".join([model_path.name, "metrics.json", HISTORY_FILE] + [path.name for path in self.figures])
+        print(f"{self.recipe}: outputs in {self.output_dir}/: {names}", flush=True)

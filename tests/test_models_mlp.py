@@ -1,0 +1,66 @@
+import keras
+import numpy as np
+import pytest
+
+from mlrecipes.errors import UsageError
+from mlrecipes.models import build_mlp
+
+
+def test_shapes_name_and_parameter_count():
+    model = build_mlp((28, 28, 1), [64, 64], 10, name="tutorial")
+    assert model.name == "tutorial"
+    assert model.output_shape == (None, 10)
+    # 784*64+64 + 64*64+64 + 64*10+10, the classic 784-64-64-10 network.
+    assert model.count_params() == 55_050
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [
+        "hidden_1",
+        "hidden_2",
+        "logits",
+    ]
+
+
+def test_outputs_are_probabilities_and_rescaling_is_applied():
+    model = build_mlp((4,), [8], 3, input_scale=1 / 255)
+    raw = np.array([[255.0, 0.0, 127.5, 51.0]], np.float32)
+    probabilities = model.predict(raw, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-6)
+    unscaled = build_mlp((4,), [8], 3)
+    unscaled.set_weights(model.get_weights())
+    np.testing.assert_allclose(unscaled.predict(raw / 255, verbose=0), probabilities, rtol=1e-5)
+
+
+def test_no_hidden_layers_is_logistic_regression():
+    model = build_mlp((5,), [], 3)
+    assert model.count_params() == 5 * 3 + 3
+
+
+def test_dropout_is_active_only_in_training():
+    model = build_mlp((20,), [256], 2, dropout=0.5)
+    x = np.ones((1, 20), np.float32)
+    assert np.allclose(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=True))
+
+
+def test_a_training_step_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 10)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = build_mlp((10,), [16], 2)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.7 * before
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(hidden_units=[0], num_classes=10), "positive"),
+        (dict(hidden_units=[8], num_classes=1), "at least 2 classes"),
+        (dict(hidden_units=[8], num_classes=10, dropout=1.0), "dropout"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        build_mlp((28, 28), **kwargs)

@@ -1,0 +1,155 @@
+"""recipes.mnist_mlp end to end: outputs, the saved model, bad input."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from conftest import FASHION_MNIST
+from mlrecipes.cli import run_recipe
+from mlrecipes.data.idx import read_idx
+from recipes import mnist_mlp
+
+METRIC_KEYS = {
+    "test_accuracy",
+    "test_loss",
+    "train_seconds",
+    "examples_per_second",
+    "epochs",
+    "batch_size",
+    "strategy",
+    "replicas",
+    "dataset",
+    "config",
+    "versions",
+}
+
+
+def exit_status(argv):
+    with pytest.raises(SystemExit) as exited:
+        run_recipe(mnist_mlp.main, argv)
+    return exited.value.code
+
+
+def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "32"]
+    assert exit_status(argv) == 0
+    for name in ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "predictions.png", "confusion_matrix.png"]:
+        assert (output / name).is_file(), name
+    assert not (output / "backup").exists()  # removed once training finished
+    assert not [path for path in output.iterdir() if path.name.startswith(".")]  # no temporaries
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["dataset"] == "mnist"
+    assert metrics["strategy"] == "DefaultStrategy" and metrics["replicas"] == 1
+    assert metrics["config"]["quick"] is True
+    assert set(metrics["versions"]) >= {"python", "tensorflow", "keras"}
+    assert 0.3 < metrics["test_accuracy"] <= 1.0  # learnable fake data: well above chance (0.1)
+    assert sum(metrics["per_class"][name]["support"] for name in metrics["per_class"]) == 200
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and str(output) in out
+
+
+def test_saved_model_takes_raw_pixels(mnist_folder, tmp_path):
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "32"]
+    assert exit_status(argv) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")[..., None]
+    labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")
+    accuracy = float(np.mean(model.predict(images, verbose=0).argmax(-1) == labels))
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+
+
+def test_tensorflow_datasets_path(tmp_path, network):
+    output = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=64):
+        assert exit_status(["--output-dir", str(output), "--quick", "--dataset", "fashion_mnist"]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["dataset"] == "fashion_mnist" and metrics["data_source"] == "tensorflow-datasets"
+
+
+def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
+    output = tmp_path / "run"
+    assert exit_status(["--output-dir", str(output)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "--data-dir" in error
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--strategy", "horovod"], "invalid choice: 'horovod'"),
+        (["--batch-size", "0"], "'0' must be a positive whole number"),
+        (["--epochs", "-3"], "'-3' must be a positive whole number"),
+        (["--epochs", "ten"], "'ten' is not a whole number"),
+        (["--dropout", "1.5"], "must be at least 0 and below 1"),
+        (["--mixed-precision", "int8"], "invalid choice: 'int8'"),
+        (["--dataset", "cifar10"], "invalid choice: 'cifar10'"),
+        (["--data-dir", "/no/such/folder"], "no such folder"),
+    ],
+)
+def test_bad_flags(flags, message, tmp_path, capsys):
+    output = tmp_path / "run"
+    assert exit_status(["--output-dir", str(output), *flags]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert message in error
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "wrong"])
+def test_bad_data_folders(damage, mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    if damage == "empty":
+        for path in mnist_folder.iterdir():
+            path.unlink()
+    elif damage == "truncated":
+        path = mnist_folder / "train-images-idx3-ubyte.gz"
+        path.write_bytes(path.read_bytes()[:1000])
+    else:
+        (mnist_folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"<html>404 Not Found</html>")
+    assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(mnist_folder) in error
+    assert not output.exists()
+
+
+def test_help_explains_every_shared_flag(capsys):
+    assert exit_status(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ["--epochs", "--batch-size", "--learning-rate", "--seed", "--strategy", "--mixed-precision",
+                 "--output-dir", "--data-dir", "--quick", "--dataset", "--hidden-units", "--dropout"]:
+        assert flag in text
+
+
+def test_as_a_program_bad_input_gives_no_traceback(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "recipes.mnist_mlp", "--data-dir", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 2
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.strip().splitlines()[-1] == f"mnist_mlp: error: --data-dir {tmp_path / 'missing'}: no such folder"
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Debian's dataset-fashion-mnist")
+def test_default_settings_on_real_fashion_mnist(tmp_path):
+    output = tmp_path / "run"
+    argv = ["--dataset", "fashion_mnist", "--data-dir", str(FASHION_MNIST), "--output-dir", str(output)]
+    assert exit_status(argv) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    # The tutorial network (784-64-64-10, Adam, 10 epochs) reaches about 0.865 here.
+    assert metrics["test_accuracy"] >= 0.87
+    assert metrics["epochs"] == 6
