@@ -164,6 +164,18 @@ def recipe_parser(
         help="stop after PATIENCE epochs without a lower validation loss and keep the best "
         "weights; 0 trains for all --epochs",
     )
+    group.add_argument(
+        "--restart",
+        action="store_true",
+        help="start training from scratch even if an interrupted run left a backup in --output-dir "
+        "(by default the run resumes from its last finished epoch)",
+    )
+    group.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="turn on TensorFlow's op determinism, so that runs with the same --seed give the same "
+        "weights (slower on GPUs)",
+    )
     group.add_argument("--quick", action="store_true", help=QUICK_HELP)
     return parser
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlrecipes import plots
-from mlrecipes.callbacks import HISTORY_FILE, completed_epochs_in_backup, standard_callbacks
+from mlrecipes.callbacks import BACKUP_DIR, HISTORY_FILE, completed_epochs_in_backup, standard_callbacks
 from mlrecipes.distribute import resolve_strategy, strategy_name
 from mlrecipes.errors import UsageError
 from mlrecipes.evaluation import confusion_counts, per_class_scores, predict_labels
@@ -79,6 +80,8 @@ class RecipeRun:
         if output_dir.exists() and not output_dir.is_dir():
             raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
         keras.utils.set_random_seed(args.seed)
+        if getattr(args, "deterministic", False):
+            tf.config.experimental.enable_op_determinism()
         strategy = resolve_strategy(args.strategy, tpu_name=getattr(args, "tpu", None))
         on_gpu = "TPU" not in strategy_name(strategy) and bool(tf.config.get_visible_devices("GPU"))
         policy = apply_policy(args.mixed_precision, on_gpu=on_gpu)
@@ -131,6 +134,8 @@ class RecipeRun:
             The per-epoch history of every epoch of the run, resumed ones included.
         """
         epochs = epochs or self.args.epochs
+        if getattr(self.args, "restart", False):
+            shutil.rmtree(self.output_dir / BACKUP_DIR, ignore_errors=True)
         resumed_from = completed_epochs_in_backup(self.output_dir)
         if resumed_from:
             print(f"{self.recipe}: resuming an interrupted run after epoch {resumed_from} of {epochs}", flush=True)
