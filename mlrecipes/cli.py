@@ -34,12 +34,16 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _number(text: str, convert: Callable[[str], float], noun: str) -> float:
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+
+
 def positive_int(text: str) -> int:
     """Parse a strictly positive integer (argparse ``type``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = int(_number(text, int, "whole number"))
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number (1, 2, ...)")
     return value
@@ -47,10 +51,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """Parse an integer that is zero or more (argparse ``type``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = int(_number(text, int, "whole number"))
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
@@ -58,21 +59,15 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """Parse a strictly positive, finite number (argparse ``type``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
+    value = _number(text, float, "number")
+    if not 0.0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
     return value
 
 
 def fraction(text: str) -> float:
     """Parse a number in [0, 1), such as a dropout rate (argparse ``type``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, float, "number")
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 and below 1")
     return value

@@ -153,3 +153,30 @@ def test_default_settings_on_real_fashion_mnist(tmp_path):
     # The tutorial network (784-64-64-10, Adam, 10 epochs) reaches about 0.865 here.
     assert metrics["test_accuracy"] >= 0.87
     assert metrics["epochs"] == 6
+
+
+@pytest.mark.parametrize(
+    "parse, text, ok",
+    [
+        ("positive_int", "3", 3),
+        ("positive_int", "0", None),
+        ("non_negative_int", "0", 0),
+        ("non_negative_int", "-1", None),
+        ("positive_float", "1e-3", 1e-3),
+        ("positive_float", "nan", None),
+        ("positive_float", "inf", None),
+        ("fraction", "0.5", 0.5),
+        ("fraction", "1", None),
+        ("fraction", "x", None),
+    ],
+)
+def test_argument_types(parse, text, ok):
+    import argparse
+
+    from mlrecipes import cli
+
+    if ok is None:
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
+            getattr(cli, parse)(text)
+    else:
+        assert getattr(cli, parse)(text) == ok
