@@ -120,6 +120,14 @@ def recipe_parser(
         "one device; multiworker reads TF_CONFIG; tpu uses --tpu",
     )
     group.add_argument(
+        "--devices",
+        default=None,
+        metavar="SPEC",
+        help="devices for --strategy mirrored: a comma-separated list such as /gpu:0,/gpu:2, "
+        "or cpu:N to split the CPU into N logical devices (to try data parallelism without GPUs); "
+        "default: all GPUs",
+    )
+    group.add_argument(
         "--tpu",
         default=None,
         metavar="NAME",

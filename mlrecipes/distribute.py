@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -117,7 +118,35 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] |
     return config if workers > 1 else None
 
 
-def resolve_strategy(requested: str = "auto", *, tpu_name: str | None = None) -> tf.distribute.Strategy:
+def parse_devices(spec: str) -> list[str] | int:
+    """Read a ``--devices`` value.
+
+    Returns:
+        The number of logical CPU devices for ``cpu:N``, else the device names.
+
+    Raises:
+        UsageError: When the value is neither ``cpu:N`` (N >= 1) nor a list of
+            ``/gpu:K`` or ``/cpu:K`` names.
+    """
+    spec = spec.strip()
+    if spec.lower().startswith("cpu:") and "," not in spec:
+        count = spec[4:]
+        if not count.isdigit() or int(count) < 1:
+            raise UsageError(f"--devices {spec}: cpu:N needs a whole number N of 1 or more, such as cpu:2")
+        return int(count)
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    pattern = re.compile(r"^/?(job:[\w-]+/)?(replica:\d+/)?(task:\d+/)?(device:)?(gpu|cpu|GPU|CPU):\d+$")
+    bad = [name for name in names if not pattern.match(name)]
+    if not names or bad:
+        raise UsageError(
+            f"--devices {spec}: {bad[0] if bad else 'empty'} is not a device; give cpu:N or names like /gpu:0,/gpu:1"
+        )
+    return names
+
+
+def resolve_strategy(
+    requested: str = "auto", *, tpu_name: str | None = None, devices: str | None = None
+) -> tf.distribute.Strategy:
     """Build the ``tf.distribute`` strategy that ``--strategy`` asks for.
 
     Args:
@@ -125,6 +154,8 @@ def resolve_strategy(requested: str = "auto", *, tpu_name: str | None = None) ->
             ``multiworker``, ``tpu``.
         tpu_name: The TPU's name or address for ``tpu``; default ``TPU_NAME``
             or the local TPU VM.
+        devices: For ``mirrored``: ``cpu:N`` (split the CPU into N logical
+            devices) or a comma-separated list of devices; default all GPUs.
 
     Returns:
         The strategy; call ``strategy.scope()`` around building and compiling.
@@ -134,6 +165,8 @@ def resolve_strategy(requested: str = "auto", *, tpu_name: str | None = None) ->
     Raises:
         UsageError: When the asked-for hardware or cluster is absent.
     """
+    if devices is not None and requested != "mirrored":
+        raise UsageError(f"--devices {devices}: only --strategy mirrored takes a device list (got --strategy {requested})")
     tf_config = read_tf_config()
     gpus = len(tf.config.list_physical_devices("GPU"))
     kind = choose_strategy(
@@ -150,9 +183,18 @@ def resolve_strategy(requested: str = "auto", *, tpu_name: str | None = None) ->
                 raise
             kind = choose_strategy("auto", gpus=gpus, tpu=False, tf_config=tf_config is not None)
     if kind == "multiworker":
+        from mlrecipes import multiworker_compat
+
+        multiworker_compat.apply()  # keras-team/keras#20585
         return tf.distribute.MultiWorkerMirroredStrategy()
     if kind == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        if devices is None:
+            return tf.distribute.MirroredStrategy()
+        wanted = parse_devices(devices)
+        if isinstance(wanted, int):
+            _split_cpu(wanted)
+            wanted = [f"/cpu:{index}" for index in range(wanted)]
+        return tf.distribute.MirroredStrategy(devices=wanted)
     if kind == "cpu" and gpus:
         # Hide the GPUs rather than pin a OneDeviceStrategy to the CPU: the
         # default strategy has no per-step distribution overhead (measured
@@ -161,6 +203,20 @@ def resolve_strategy(requested: str = "auto", *, tpu_name: str | None = None) ->
     # One device (one GPU, or the CPU): the default strategy places every
     # variable and op on it.
     return tf.distribute.get_strategy()
+
+
+def _split_cpu(count: int) -> None:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        raise UsageError(
+            f"--devices cpu:{count}: TensorFlow's devices were already set up in this process; "
+            "split the CPU before anything else runs"
+        ) from None
 
 
 def _tpu_strategy(tpu_name: str | None) -> tf.distribute.Strategy:
@@ -198,4 +254,9 @@ def strategy_name(strategy: tf.distribute.Strategy) -> str:
     strategy is called ``"DefaultStrategy"``.
     """
     name = type(strategy).__name__
-    return "DefaultStrategy" if name == "_DefaultDistributionStrategy" else name
+    public = {
+        "_DefaultDistributionStrategy": "DefaultStrategy",
+        "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
+        "TPUStrategyV2": "TPUStrategy",
+    }
+    return public.get(name, name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import shutil
 import sys
 import time
@@ -41,6 +42,30 @@ from mlrecipes.precision import apply_policy
 GRID_IMAGES = 24
 
 
+def weights_fingerprint(model: keras.Model) -> str:
+    """A SHA-256 of all of a model's weights: equal on every worker of a synchronous run."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def chief_and_index(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
+    """Whether this process is the chief of its cluster, and its worker index.
+
+    Without a cluster (one machine) the process is the chief. In a
+    ``MultiWorkerMirroredStrategy`` cluster the chief is the task of type
+    ``chief``, or worker 0 when the cluster names no chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None:
+        return True, 0
+    task_id = int(resolver.task_id or 0)
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief), task_id
+
+
 class RecipeRun:
     """The shared machinery of one recipe run.
 
@@ -48,7 +73,9 @@ class RecipeRun:
         args: The parsed command line.
         recipe: The recipe's name, such as ``"mnist_mlp"``.
         strategy: The ``tf.distribute`` strategy to build the model under.
-        output_dir: Where outputs go.
+        output_dir: Where this process writes: ``--output-dir`` on the chief, a
+            temporary sub-folder on the other workers of a cluster.
+        is_chief: Whether this process writes the run's outputs.
         precision_policy: The Keras dtype policy in force.
         metrics: Everything measured so far; written to ``metrics.json``.
         history: Per-epoch metrics of the training, once :meth:`fit` ran.
@@ -58,7 +85,11 @@ class RecipeRun:
         self.args = args
         self.recipe = recipe
         self.strategy = strategy
-        self.output_dir = Path(args.output_dir)
+        self.is_chief, worker = chief_and_index(strategy)
+        # Only the chief writes the run's outputs; every other worker of a
+        # multi-worker cluster writes (and saves, since saving takes part in
+        # collective ops) into a folder of its own that finish() removes.
+        self.output_dir = Path(args.output_dir) if self.is_chief else Path(args.output_dir) / f".worker-{worker}"
         self.precision_policy = policy
         self.metrics: dict[str, Any] = {}
         self.history: dict[str, list[float]] = {}
@@ -82,7 +113,9 @@ class RecipeRun:
         keras.utils.set_random_seed(args.seed)
         if getattr(args, "deterministic", False):
             tf.config.experimental.enable_op_determinism()
-        strategy = resolve_strategy(args.strategy, tpu_name=getattr(args, "tpu", None))
+        strategy = resolve_strategy(
+            args.strategy, tpu_name=getattr(args, "tpu", None), devices=getattr(args, "devices", None)
+        )
         on_gpu = "TPU" not in strategy_name(strategy) and bool(tf.config.get_visible_devices("GPU"))
         policy = apply_policy(args.mixed_precision, on_gpu=on_gpu)
         run = cls(args, recipe, strategy, policy)
@@ -263,13 +296,18 @@ class RecipeRun:
             "strategy": strategy_name(self.strategy),
             "replicas": self.replicas,
             "precision_policy": self.precision_policy,
+            "weights_sha256": weights_fingerprint(model),
             **extra,
             "config": config,
             "versions": software_versions(),
             "history": self.history,
         }
         write_json(self.output_dir / "metrics.json", metrics)
-        self._print_summary(metrics, model_path)
+        if self.is_chief:
+            self._print_summary(metrics, model_path)
+        else:
+            shutil.rmtree(self.output_dir, ignore_errors=True)
+            print(f"{self.recipe}: worker done, weights sha256 {metrics['weights_sha256']}", flush=True)
         return metrics
 
     def _print_summary(self, metrics: dict[str, Any], model_path: Path) -> None:
@@ -286,3 +324,5 @@ class RecipeRun:
         )
         names = ", ".join([model_path.name, "metrics.json", HISTORY_FILE] + [path.name for path in self.figures])
         print(f"{self.recipe}: outputs in {self.output_dir}/: {names}", flush=True)
+        if self.replicas > 1 or not self.is_chief or "Worker" in strategy_name(self.strategy):
+            print(f"{self.recipe}: chief done, weights sha256 {metrics['weights_sha256']}", flush=True)

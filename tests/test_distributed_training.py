@@ -1,0 +1,153 @@
+"""Data parallelism for real on this CPU: mirrored replicas and a two-worker cluster."""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mlrecipes import multiworker_compat
+from mlrecipes.cli import run_recipe
+from mlrecipes.distribute import parse_devices
+from mlrecipes.errors import UsageError
+from mlrecipes.launch import tf_configs
+from recipes import mnist_mlp
+
+
+def test_compat_patch_is_limited_to_affected_keras_versions():
+    assert multiworker_compat.is_affected("3.15.1")
+    assert multiworker_compat.is_affected("3.0.0")
+    assert not multiworker_compat.is_affected("2.15.0")
+    assert not multiworker_compat.is_affected("3.16.0")
+
+
+def test_generated_tf_configs():
+    configs = [json.loads(text) for text in tf_configs(["127.0.0.1:5000", "127.0.0.1:5001"])]
+    assert [config["task"] for config in configs] == [{"type": "worker", "index": 0}, {"type": "worker", "index": 1}]
+    assert configs[0]["cluster"] == {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]}
+
+
+@pytest.mark.parametrize("spec, expected", [("cpu:2", 2), ("/gpu:0,/gpu:1", ["/gpu:0", "/gpu:1"]), ("GPU:3", ["GPU:3"])])
+def test_device_lists(spec, expected):
+    assert parse_devices(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["cpu:0", "cpu:x", "tpu:0", "", "/gpu:0,nonsense"])
+def test_bad_device_lists(spec):
+    with pytest.raises(UsageError, match="--devices"):
+        parse_devices(spec)
+
+
+def exit_status(argv):
+    with pytest.raises(SystemExit) as exited:
+        run_recipe(mnist_mlp.main, argv)
+    return exited.value.code
+
+
+def test_devices_only_with_mirrored(tmp_path, capsys):
+    assert exit_status(["--output-dir", str(tmp_path / "run"), "--devices", "cpu:2", "--strategy", "cpu"]) == 2
+    assert "only --strategy mirrored takes a device list" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        ("{bad json", "TF_CONFIG is not valid JSON"),
+        ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 5}}', "index 5 is out of range"),
+    ],
+)
+def test_malformed_tf_config_is_one_line(monkeypatch, tmp_path, capsys, tf_config, message):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert exit_status(["--output-dir", str(tmp_path / "run"), "--strategy", "multiworker"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error
+    assert not (tmp_path / "run").exists()
+
+
+MIRRORED_STEP = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from mlrecipes.distribute import resolve_strategy
+    import keras, tensorflow as tf
+    from mlrecipes.models import build_mlp
+
+    mirrored = resolve_strategy("mirrored", devices="cpu:2")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 12)).astype("float32")
+    y = rng.integers(0, 3, size=64)
+
+    def one_step(strategy):
+        keras.utils.set_random_seed(7)
+        with strategy.scope():
+            model = build_mlp((12,), [16], 3)
+            model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+        model.fit(data, epochs=1, verbose=0)
+        return model.get_weights(), strategy.num_replicas_in_sync
+
+    single, one = one_step(tf.distribute.get_strategy())
+    mirror, two = one_step(mirrored)
+    print(json.dumps({"replicas": [one, two],
+                      "max_difference": max(float(np.abs(a - b).max()) for a, b in zip(single, mirror)),
+                      "moved": max(float(np.abs(a).max()) for a in single)}))
+    """
+)
+
+
+def test_mirrored_on_two_logical_cpus_matches_one_device():
+    finished = subprocess.run([sys.executable, "-c", MIRRORED_STEP], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == [1, 2]
+    # Global batch 64 = 2 replicas x 32: the averaged gradient is the same.
+    assert result["max_difference"] < 1e-5
+
+
+def test_launcher_trains_two_workers_in_sync(mnist_folder, tmp_path):
+    output = tmp_path / "run"
+    command = [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--timeout", "400", "recipes.mnist_mlp"]
+    command += ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "2", "--batch-size", "64"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=500)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    fingerprints = dict(re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", finished.stdout))
+    assert set(fingerprints) == {"0", "1"}
+    assert fingerprints["0"] == fingerprints["1"]  # both workers end with the same weights
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["strategy"] == "MultiWorkerMirroredStrategy" and metrics["replicas"] == 2
+    assert metrics["weights_sha256"] == fingerprints["0"]
+    assert (output / "model.keras").is_file()
+    assert not [path for path in output.rglob(".worker-*")]  # the other worker cleaned up
+
+
+def test_launcher_refuses_a_port_in_use(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        finished = subprocess.run(
+            [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--port", str(port), "recipes.mnist_mlp"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode == 2
+    assert finished.stderr.strip().splitlines() == [
+        f"python -m mlrecipes.launch: error: argument --port: port {port} is in use; choose another --port or leave it out (see --help)"
+    ]
+
+
+def test_a_failing_worker_fails_the_launch(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "recipes.mnist_mlp", "--data-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 2
+    assert "no such folder" in finished.stdout
+    assert "failed with exit status 2" in finished.stderr
