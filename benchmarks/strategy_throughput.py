@@ -1,0 +1,76 @@
+"""Benchmark: training throughput of one recipe under each tf.distribute strategy on this machine.
+
+Runs ``recipes.mnist_mlp`` on real Fashion-MNIST three ways, each as its own
+process(es), and prints the examples per second each reports (whole ``fit``,
+first-epoch tracing included) with the overhead relative to the single device:
+
+- ``cpu``: the default strategy on one device;
+- ``mirrored``: ``MirroredStrategy`` over the CPU split into 2 logical devices
+  (``--devices cpu:2``), the same cores doing twice the bookkeeping;
+- ``multiworker``: 2 local worker processes over loopback
+  (``python -m mlrecipes.launch --workers 2``), gradients all-reduced with
+  collective ops through gRPC.
+
+On a 2-core machine none of these can be faster than one device: the figures
+measure the cost of the distribution machinery, which is what this machine can
+show. Speed-ups need more devices (not measured here: no GPU or TPU).
+
+    python benchmarks/strategy_throughput.py [--data-dir /usr/share/datasets/fashion-mnist] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def run(command: list[str], output_dir: Path) -> dict:
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        sys.exit(f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}")
+    return json.loads((output_dir / "metrics.json").read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=FASHION_MNIST)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=512, help="global batch size")
+    args = parser.parse_args()
+    if not args.data_dir.is_dir():
+        sys.exit(f"{args.data_dir}: no such folder (apt install dataset-fashion-mnist)")
+
+    recipe = ["recipes.mnist_mlp", "--dataset", "fashion_mnist", "--data-dir", str(args.data_dir)]
+    recipe += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    setups = {
+        "cpu (1 device)": lambda out: [sys.executable, "-m", *recipe, "--strategy", "cpu", "--output-dir", out],
+        "mirrored (2 logical CPUs)": lambda out: [
+            sys.executable, "-m", *recipe, "--strategy", "mirrored", "--devices", "cpu:2", "--output-dir", out
+        ],
+        "multiworker (2 local workers)": lambda out: [
+            sys.executable, "-m", "mlrecipes.launch", "--workers", "2", *recipe, "--output-dir", out
+        ],
+    }
+    results = {}
+    for name, command in setups.items():
+        with tempfile.TemporaryDirectory() as output_dir:
+            results[name] = run(command(output_dir), Path(output_dir))
+    base = results["cpu (1 device)"]["examples_per_second"]
+    print(f"mnist_mlp on Fashion-MNIST, {args.epochs} epochs, global batch {args.batch_size}:")
+    for name, metrics in results.items():
+        rate = metrics["examples_per_second"]
+        print(
+            f"  {name:30s} {metrics['strategy']:28s} replicas {metrics['replicas']}  "
+            f"{rate:9.0f} examples/s  overhead {100 * (base / rate - 1):+6.1f}%  test accuracy {metrics['test_accuracy']:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
