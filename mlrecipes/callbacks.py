@@ -2,7 +2,9 @@
 
 Layout of a run folder (``--output-dir``)::
 
-    backup/                 BackupAndRestore state while training (removed at the end)
+    backup/                 BackupAndRestore state while training (removed at the end):
+                            weights and optimizer, the epoch, and the random
+                            generators' states (random_state-<epoch>.npz)
     checkpoints/best.keras  the model with the lowest validation loss so far
     logs/                   TensorBoard logs (tensorboard --logdir runs/)
     history.csv             one row of metrics per epoch
@@ -11,9 +13,11 @@ Layout of a run folder (``--output-dir``)::
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import keras
+import numpy as np
 
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
@@ -26,6 +30,71 @@ def completed_epochs_in_backup(output_dir: str | Path) -> int:
         return int(json.loads(metadata.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
+
+
+def seed_generator_states(model: keras.Model) -> list[keras.Variable]:
+    """The state variables of a model's random seed generators (dropout, noise, augmentation layers).
+
+    Keras saves weights and optimizer state in a backup but not these, so a
+    resumed run would draw other dropout masks than an uninterrupted one.
+    """
+    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
+
+
+class RandomStateBackup(keras.callbacks.Callback):
+    """Back up the model's seed-generator states beside ``BackupAndRestore``'s backup.
+
+    After every epoch it writes ``random_state-<epoch>.npz`` (keeping the two
+    newest, like ``BackupAndRestore(double_checkpoint=True)``); when a run
+    resumes, it restores the file of the epoch the backup restored. With
+    :class:`keras.callbacks.BackupAndRestore` and a training stream replayed
+    from its start (see :meth:`mlrecipes.run.RecipeRun.fit`), a deterministic
+    run that is killed and resumed ends with the same weights as one that was
+    never interrupted.
+
+    Args:
+        backup_dir: The ``BackupAndRestore`` folder.
+    """
+
+    def __init__(self, backup_dir: str | Path):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+        self._restored = False
+
+    def _path(self, epoch: int) -> Path:
+        return self.backup_dir / f"random_state-{epoch}.npz"
+
+    def on_train_begin(self, logs=None):  # noqa: D102 - Keras API
+        self._restored = False
+
+    def on_epoch_begin(self, epoch, logs=None):  # noqa: D102 - Keras API
+        # The first epoch of a resumed run is the one BackupAndRestore restored.
+        if self._restored:
+            return
+        self._restored = True
+        path = self._path(epoch)
+        if epoch == 0 or not path.is_file():
+            return
+        with np.load(path) as saved:
+            for index, variable in enumerate(seed_generator_states(self.model)):
+                key = f"state_{index}"
+                if key in saved.files and tuple(saved[key].shape) == tuple(variable.shape):
+                    variable.assign(saved[key])
+
+    def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras API
+        # Written before BackupAndRestore writes its epoch (this callback comes
+        # first), so a backup never names an epoch whose states are missing.
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        states = {
+            f"state_{index}": keras.ops.convert_to_numpy(variable.value)
+            for index, variable in enumerate(seed_generator_states(self.model))
+        }
+        partial = self.backup_dir / f".random_state-{epoch + 1}.partial.npz"
+        np.savez(partial, **states)
+        os.replace(partial, self._path(epoch + 1))
+        stale = self._path(epoch - 1)  # keep this epoch's and the previous one's, as the backup does
+        if stale.exists():
+            stale.unlink()
 
 
 def standard_callbacks(
@@ -51,12 +120,14 @@ def standard_callbacks(
         tensorboard: Write TensorBoard logs to ``logs/``.
 
     Returns:
-        The callbacks, ``BackupAndRestore`` first so that a resumed run
-        restores its state before the others act.
+        The callbacks, :class:`RandomStateBackup` and ``BackupAndRestore``
+        first so that a resumed run restores its state before the others act.
     """
     output_dir = Path(output_dir)
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(backup_dir=str(output_dir / BACKUP_DIR)),
+        RandomStateBackup(output_dir / BACKUP_DIR),
+        # double_checkpoint: a run killed while writing its backup falls back on the previous one.
+        keras.callbacks.BackupAndRestore(backup_dir=str(output_dir / BACKUP_DIR), double_checkpoint=True),
         keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=resuming),
     ]
     if checkpoint:

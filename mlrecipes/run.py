@@ -66,6 +66,30 @@ def chief_and_index(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
     return task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief), task_id
 
 
+def replayable_stream(train: tf.data.Dataset, completed_epochs: int = 0) -> tuple[tf.data.Dataset, int | None]:
+    """Turn a finite training pipeline into one stream of epochs that a resumed run can replay.
+
+    A seeded ``shuffle(..., reshuffle_each_iteration=True)`` gives each pass
+    over the data a new order, but a new process starts again from the first
+    order. Repeating the pipeline into one stream makes the order of pass *k*
+    depend only on the seed and *k*; a run resumed after ``completed_epochs``
+    skips that many passes and sees exactly the batches an uninterrupted run
+    would have seen.
+
+    Args:
+        train: A finite, batched training pipeline.
+        completed_epochs: Passes already trained (by the run being resumed).
+
+    Returns:
+        The stream and the steps per epoch to give ``fit``; a pipeline of
+        unknown or infinite length is returned unchanged with ``None``.
+    """
+    steps = int(train.cardinality())
+    if steps <= 0:
+        return train, None
+    return train.repeat().skip(completed_epochs * steps), steps
+
+
 class RecipeRun:
     """The shared machinery of one recipe run.
 
@@ -179,6 +203,7 @@ class RecipeRun:
             early_stopping_patience=getattr(self.args, "early_stopping", 0),
             monitor=monitor if validation is not None else "loss",
         ) + list(callbacks)
+        train, steps = replayable_stream(train, resumed_from)
         started = time.perf_counter()
         # A progress bar on a terminal; one line per epoch in logs and pipes.
         verbose = "auto" if sys.stdout.isatty() else 2
@@ -186,6 +211,7 @@ class RecipeRun:
             train,
             validation_data=validation,
             epochs=epochs,
+            steps_per_epoch=steps,
             callbacks=all_callbacks,
             verbose=verbose,
             shuffle=False,  # the input pipeline shuffles

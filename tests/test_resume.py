@@ -1,6 +1,10 @@
 """An interrupted run resumes from its last finished epoch; --restart starts over."""
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import pytest
@@ -8,6 +12,8 @@ import pytest
 import mlrecipes.run
 from mlrecipes.cli import run_recipe
 from recipes import mnist_mlp
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class InterruptAfterEpoch(keras.callbacks.Callback):
@@ -75,3 +81,49 @@ def test_deterministic_runs_give_the_same_weights(argv, tmp_path):
         weights.append(keras.saving.load_model(output / "model.keras").get_weights())
     for first, second in zip(*weights):
         assert (first == second).all()
+
+
+# Runs the recipe and SIGKILLs itself in the middle of its third epoch, after the
+# backup of the second: nothing gets a chance to clean up, as when a machine dies.
+KILLED_MID_EPOCH = """
+import os, signal, sys
+import keras
+import mlrecipes.run
+from mlrecipes.cli import run_recipe
+from recipes import mnist_mlp
+
+class KillMidEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == 2 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+original = mlrecipes.run.standard_callbacks
+mlrecipes.run.standard_callbacks = lambda *a, **k: original(*a, **k) + [KillMidEpoch()]
+run_recipe(mnist_mlp.main, sys.argv[1:])
+"""
+
+
+def recipe_process(args, *, script=None):
+    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "recipes.mnist_mlp", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(mnist_folder, tmp_path):
+    flags = ["--data-dir", str(mnist_folder), "--epochs", "4", "--batch-size", "64", "--deterministic"]
+    killed = recipe_process([*flags, "--output-dir", str(tmp_path / "killed")], script=KILLED_MID_EPOCH)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+
+    resumed = recipe_process([*flags, "--output-dir", str(tmp_path / "killed")])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming an interrupted run after epoch 2 of 4" in resumed.stdout
+    assert "Epoch 1/4" not in resumed.stdout and "Epoch 3/4" in resumed.stdout  # finished epochs not redone
+
+    uninterrupted = recipe_process([*flags, "--output-dir", str(tmp_path / "whole")])
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+    metrics = {name: json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("killed", "whole")}
+    assert metrics["killed"]["resumed_from_epoch"] == 2 and metrics["whole"]["resumed_from_epoch"] == 0
+    assert metrics["killed"]["history"]["loss"] == pytest.approx(metrics["whole"]["history"]["loss"], rel=1e-6)
+    assert metrics["killed"]["weights_sha256"] == metrics["whole"]["weights_sha256"]

@@ -6,7 +6,7 @@ Each loader returns a :class:`~mlrecipes.data.splits.Splits` of unbatched
 
 from mlrecipes.data.idx import read_idx, write_idx
 from mlrecipes.data.mnist import load_mnist
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.data.splits import Splits
 
-__all__ = ["Splits", "load_mnist", "make_pipeline", "read_idx", "write_idx"]
+__all__ = ["Splits", "load_mnist", "make_pipeline", "read_idx", "steps_per_epoch", "write_idx"]
