@@ -237,7 +237,9 @@ class RecipeRun:
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         columns = [name for name in (rows[0] if rows else {}) if name != "epoch"]
-        return {name: [float(row[name]) for row in rows if row.get(name) not in (None, "")] for name in columns}
+        # CSVLogger writes "NA" for a metric an epoch did not produce (say, no validation split).
+        history = {name: [float(row[name]) for row in rows if row.get(name) not in (None, "", "NA")] for name in columns}
+        return {name: values for name, values in history.items() if values}
 
     def evaluate(self, model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
         """Evaluate on the test split; record ``test_<metric>`` for every compiled metric."""
