@@ -18,6 +18,7 @@ from typing import NoReturn
 from mlrecipes.errors import UsageError
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
+WORKER_TIMEOUT = 300  # seconds a multi-worker run waits for every worker to join
 PRECISIONS = ("off", "auto", "bfloat16", "float16")
 XLA_MODES = ("auto", "on", "off")
 
@@ -126,6 +127,14 @@ def recipe_parser(
         help="devices for --strategy mirrored: a comma-separated list such as /gpu:0,/gpu:2, "
         "or cpu:N to split the CPU into N logical devices (to try data parallelism without GPUs); "
         "default: all GPUs",
+    )
+    group.add_argument(
+        "--worker-timeout",
+        type=positive_int,
+        default=WORKER_TIMEOUT,
+        metavar="SECONDS",
+        help="for --strategy multiworker: how long to wait for every worker in TF_CONFIG to join "
+        f"before giving up with an error (default {WORKER_TIMEOUT})",
     )
     group.add_argument(
         "--tpu",

@@ -19,6 +19,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from mlrecipes.cli import WORKER_TIMEOUT
 from mlrecipes.errors import UsageError
 
 STRATEGY_NAMES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
@@ -145,7 +146,11 @@ def parse_devices(spec: str) -> list[str] | int:
 
 
 def resolve_strategy(
-    requested: str = "auto", *, tpu_name: str | None = None, devices: str | None = None
+    requested: str = "auto",
+    *,
+    tpu_name: str | None = None,
+    devices: str | None = None,
+    worker_timeout: int | None = None,
 ) -> tf.distribute.Strategy:
     """Build the ``tf.distribute`` strategy that ``--strategy`` asks for.
 
@@ -156,6 +161,8 @@ def resolve_strategy(
             or the local TPU VM.
         devices: For ``mirrored``: ``cpu:N`` (split the CPU into N logical
             devices) or a comma-separated list of devices; default all GPUs.
+        worker_timeout: For ``multiworker``: seconds to wait for every worker
+            in ``TF_CONFIG`` to join; default ``mlrecipes.cli.WORKER_TIMEOUT``.
 
     Returns:
         The strategy; call ``strategy.scope()`` around building and compiling.
@@ -186,7 +193,7 @@ def resolve_strategy(
         from mlrecipes import multiworker_compat
 
         multiworker_compat.apply()  # keras-team/keras#20585
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multiworker_strategy(tf_config, WORKER_TIMEOUT if worker_timeout is None else worker_timeout)
     if kind == "mirrored":
         if devices is None:
             return tf.distribute.MirroredStrategy()
@@ -216,6 +223,52 @@ def _split_cpu(count: int) -> None:
         raise UsageError(
             f"--devices cpu:{count}: TensorFlow's devices were already set up in this process; "
             "split the CPU before anything else runs"
+        ) from None
+
+
+def bound_worker_registration(timeout_seconds: int) -> None:
+    """Make a multi-worker strategy give up when a worker does not join in time.
+
+    Without this, ``MultiWorkerMirroredStrategy()`` waits forever for a worker
+    that never starts or cannot be reached, and ignores SIGTERM while it waits.
+    This configures TensorFlow's coordination service the way the strategy
+    would, plus a registration barrier with a deadline: every task then fails
+    with ``tf.errors.DeadlineExceededError`` after ``timeout_seconds`` unless
+    all have joined. Must run before the strategy is created.
+
+    Args:
+        timeout_seconds: How long every task waits for the others.
+    """
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    cluster = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
+    jobs = [
+        coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
+        for job in ("chief", "worker")
+        if job in cluster.jobs
+    ]
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(cluster),
+        coordinated_jobs=jobs,
+        cluster_register_timeout_in_ms=timeout_seconds * 1000,
+    )
+    context.context().coordination_service.cluster_register_with_barrier = True
+
+
+def _multiworker_strategy(tf_config: dict[str, Any] | None, timeout_seconds: int) -> tf.distribute.Strategy:
+    bound_worker_registration(timeout_seconds)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as error:
+        cluster = (tf_config or {}).get("cluster", {})
+        addresses = ", ".join(address for job in ("chief", "worker") for address in cluster.get(job, []))
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(
+            f"--strategy multiworker: not every worker of TF_CONFIG ({addresses}) joined within "
+            f"--worker-timeout {timeout_seconds} s ({first_line}); start them all and check the addresses"
         ) from None
 
 

@@ -138,7 +138,10 @@ class RecipeRun:
         if getattr(args, "deterministic", False):
             tf.config.experimental.enable_op_determinism()
         strategy = resolve_strategy(
-            args.strategy, tpu_name=getattr(args, "tpu", None), devices=getattr(args, "devices", None)
+            args.strategy,
+            tpu_name=getattr(args, "tpu", None),
+            devices=getattr(args, "devices", None),
+            worker_timeout=getattr(args, "worker_timeout", None),
         )
         on_gpu = "TPU" not in strategy_name(strategy) and bool(tf.config.get_visible_devices("GPU"))
         policy = apply_policy(args.mixed_precision, on_gpu=on_gpu)

@@ -1,11 +1,13 @@
 """Data parallelism for real on this CPU: mirrored replicas and a two-worker cluster."""
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -151,3 +153,27 @@ def test_a_failing_worker_fails_the_launch(tmp_path):
     assert finished.returncode == 2
     assert "no such folder" in finished.stdout
     assert "failed with exit status 2" in finished.stderr
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["peer-missing", "leader-missing"])
+def test_an_unreachable_peer_is_a_clear_error_within_the_worker_timeout(mnist_folder, tmp_path, index):
+    # Two free ports, of which only this worker's own gets a server: the other worker never starts.
+    with socket.socket() as first, socket.socket() as second:
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        addresses = [f"127.0.0.1:{sock.getsockname()[1]}" for sock in (first, second)]
+    tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+    output = tmp_path / "run"
+    command = [sys.executable, "-m", "recipes.mnist_mlp", "--strategy", "multiworker", "--worker-timeout", "5"]
+    command += ["--data-dir", str(mnist_folder), "--output-dir", str(output)]
+    environment = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
+    started = time.monotonic()
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=240, env=environment)
+    assert finished.returncode == 2, finished.stderr[-3000:]
+    assert time.monotonic() - started < 180  # bounded: without the timeout it waits forever
+    # Our one line; TensorFlow's own C++ log lines about the failed registration come around it.
+    ours = [line for line in finished.stderr.splitlines() if line.startswith("mnist_mlp: error:")]
+    assert len(ours) == 1 and "--strategy multiworker: not every worker of TF_CONFIG" in ours[0]
+    assert addresses[1 - index] in ours[0] and "--worker-timeout 5 s" in ours[0]
+    assert "Traceback" not in finished.stderr
+    assert not output.exists()
