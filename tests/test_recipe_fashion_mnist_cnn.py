@@ -1,0 +1,174 @@
+"""recipes.fashion_mnist_cnn end to end: outputs, the saved model, mixed precision, bad input."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from conftest import FASHION_MNIST
+from mlrecipes.cli import run_recipe
+from mlrecipes.data.idx import read_idx
+from recipes import fashion_mnist_cnn
+
+OUTPUTS = ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "predictions.png", "confusion_matrix.png"]
+# Narrow blocks and small batches: a few seconds on a CPU.
+SMALL = ["--quick", "--filters", "8", "16", "--dense-units", "16", "--batch-size", "32"]
+
+
+def exit_status(argv):
+    with pytest.raises(SystemExit) as exited:
+        run_recipe(fashion_mnist_cnn.main, argv)
+    return exited.value.code
+
+
+def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), *SMALL]) == 0
+    for name in OUTPUTS:
+        assert (output / name).is_file(), name
+    assert not (output / "backup").exists()
+    assert not [path for path in output.iterdir() if path.name.startswith(".")]  # no temporaries
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["recipe"] == "fashion_mnist_cnn" and metrics["dataset"] == "fashion_mnist"
+    assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["data_source"] == str(mnist_folder)
+    assert metrics["config"]["filters"] == [8, 16] and metrics["config"]["dense_units"] == [16]
+    assert list(metrics["per_class"])[:2] == ["T-shirt/top", "Trouser"]
+    assert sum(value["support"] for value in metrics["per_class"].values()) == 200  # the whole test split
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0  # 17 steps: too few to mean anything (see the next tests)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(metrics["history"])
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and str(output) in out
+
+
+def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_folder, tmp_path):
+    """Defaults: conv 32 -> pool -> conv 64 -> pool ("same" padding) -> 3,136 features -> dense 128 -> 10 classes."""
+    output = tmp_path / "run"
+    assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "64"]) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.name == "fashion_mnist_cnn"
+    assert model.get_layer("block1_pool").output.shape == (None, 14, 14, 32)
+    assert model.get_layer("block2_pool").output.shape == (None, 7, 7, 64)
+    assert model.get_layer("flatten").output.shape == (None, 3136)
+    assert model.get_layer("dense_1").output.shape == (None, 128)
+    assert model.count_params() == 422_314  # the figure the docstring gives
+    assert model.get_layer("dropout").rate == fashion_mnist_cnn.build_parser().get_default("dropout")
+    # The standardization uses the constants the docstring states.
+    assert float(np.ravel(model.get_layer("standardize").mean)[0]) == pytest.approx(72.94)
+    # The saved model takes raw uint8 pixels and reproduces the reported figures.
+    images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")[..., None]
+    labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")
+    predicted = model.predict(images, verbose=0).argmax(-1)
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert float(np.mean(predicted == labels)) == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert np.array(metrics["confusion_matrix"]).trace() == int((predicted == labels).sum())
+
+
+def test_learns_the_toy_classes_with_a_few_epochs(mnist_folder, tmp_path):
+    """Enough steps (136) for batch normalization's running averages to settle."""
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--filters", "8", "16", "--dense-units", "16",
+            "--batch-size", "16", "--epochs", "4"]
+    assert exit_status(argv) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
+    assert metrics["test_accuracy"] > 0.8  # chance is 0.1
+
+
+def test_tensorflow_datasets_path(tmp_path, network):
+    output = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=64):
+        assert exit_status(["--output-dir", str(output), *SMALL]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["data_source"] == "tensorflow-datasets"
+
+
+def test_mixed_precision_switches_the_policy(mnist_folder, tmp_path):
+    output = tmp_path / "run"
+    try:
+        argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), *SMALL, "--mixed-precision", "bfloat16"]
+        assert exit_status(argv) == 0
+        metrics = json.loads((output / "metrics.json").read_text())
+        assert metrics["precision_policy"] == "mixed_bfloat16"
+        model = keras.saving.load_model(output / "model.keras")
+        assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+        assert model.get_layer("block1_conv1").variable_dtype == "float32"
+        assert model.get_layer("probabilities").compute_dtype == "float32"
+        assert model(np.zeros((2, 28, 28, 1), np.uint8)).dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--mixed-precision", "int8"], "argument --mixed-precision: invalid choice: 'int8'"),
+        (["--filters", "0"], "'0' must be a positive whole number"),
+        (["--dense-units", "-4"], "'-4' must be a positive whole number"),
+        (["--dropout", "1"], "must be at least 0 and below 1"),
+        (["--warmup-epochs", "0"], "'0' must be a positive number"),
+        (["--dataset", "mnist"], "unrecognized arguments: --dataset mnist"),
+        (["--data-dir", "/no/such/folder"], "no such folder"),
+    ],
+)
+def test_bad_flags(flags, message, tmp_path, capsys):
+    output = tmp_path / "run"
+    assert exit_status(["--output-dir", str(output), *flags]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error
+    assert not output.exists()
+
+
+def test_too_many_blocks_for_28x28_images_is_one_line(mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--filters", "8", "8", "8", "8", "8"]
+    assert exit_status(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "input_shape (28, 28, 1): 28x28 images are too small for 5 conv-and-pool blocks" in error
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "not idx"])
+def test_bad_data_folders(damage, mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    if damage == "missing":
+        (mnist_folder / "train-labels-idx1-ubyte.gz").unlink()
+    elif damage == "truncated":
+        path = mnist_folder / "train-images-idx3-ubyte.gz"
+        path.write_bytes(path.read_bytes()[:1000])
+    else:
+        (mnist_folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"<html>404 Not Found</html>")
+    assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(mnist_folder) in error
+    assert not output.exists()
+
+
+def test_as_a_program_bad_input_gives_no_traceback(mnist_folder, tmp_path):
+    (mnist_folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    finished = subprocess.run(
+        [sys.executable, "-m", "recipes.fashion_mnist_cnn", "--data-dir", str(mnist_folder), "--output-dir", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 2
+    assert "Traceback" not in finished.stderr
+    last = finished.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"fashion_mnist_cnn: error: --data-dir {mnist_folder}: missing t10k-labels-idx1-ubyte[.gz]")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Debian's dataset-fashion-mnist")
+def test_one_epoch_on_real_fashion_mnist(tmp_path):
+    """The default network and schedule, squeezed into one epoch (the defaults take minutes)."""
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(FASHION_MNIST), "--output-dir", str(output), "--epochs", "1", "--warmup-epochs", "0.2"]
+    assert exit_status(argv) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.88
