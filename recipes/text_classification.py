@@ -1,0 +1,268 @@
+r"""Classify texts (sentiment, topic, spam, ...) with a small transformer encoder.
+
+**Task.** Each example is a text $x$, a string of any length, with one of $K$
+labels. By default the data are IMDB movie reviews, labelled ``neg`` or
+``pos`` (25,000 for training, of which 2,500 validate, and 25,000 for testing),
+loaded with tensorflow-datasets. ``--data-dir`` reads any folder of labelled
+texts instead: one sub-folder of ``.txt`` files per class, the folder names
+being the class names, split into ``train/`` and ``test/`` when it has those,
+else with a seeded, stratified hold-out of ``--test-split`` of each class for
+testing. A tenth of the training texts validates.
+
+**Tokens.** A vocabulary of the ``--vocabulary-size`` $- 3$ most frequent
+words of the training texts (Keras ``TextVectorization``) numbers the words
+$2, 3, \dots$; id 0 is padding, id 1 any other word (``[UNK]``) and the last
+id ``[CLS]``. Each text is lower-cased, stripped of punctuation and split on
+white space, and becomes the ids $t_1, \dots, t_L$: ``[CLS]``, then its first
+$L - 1$ words, padded with 0 to $L$ = ``--sequence-length``. The tokenizer
+is part of the saved model, which therefore takes raw strings.
+
+**Model.** Token $i$ starts as a learned token vector plus a learned position
+vector of width $d$ (``--width``): $h^{0}_i = E_{t_i} + P_i$. Each of the
+``--depth`` encoder blocks mixes the tokens with multi-head self-attention.
+One head projects the rows of $H \in \mathbb{R}^{L \times d}$ to queries,
+keys and values $Q = H W^Q$, $K = H W^K$, $V = H W^V$ of width $d_k = d / h$
+and lets each token take a weighted mean of the values:
+
+$$\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,
+\qquad M_{ij} = \begin{cases} 0 & t_j \ne 0 \\ -\infty & t_j = 0 \text{ (padding)} \end{cases}$$
+
+with the softmax taken over each row. $h$ = ``--heads`` heads run side by side
+and $W^O$ mixes their outputs back to width $d$. Then a two-layer network acts
+on each token alone; both halves keep a residual connection and a layer
+normalization:
+
+$$U = \operatorname{LN}\big(H + \operatorname{MultiHead}(H)\big), \qquad
+H' = \operatorname{LN}\big(U + \operatorname{relu}(U W_1 + b_1) W_2 + b_2\big).$$
+
+The text's vector is the mean over its $n$ real (non-padding) tokens,
+$\bar h = \frac{1}{n} \sum_{i:\, t_i \ne 0} h^{\text{last}}_i$, and
+$p = \operatorname{softmax}(W \bar h + b)$ gives the probability $p_k$ of each
+class. The masks make the output independent of the padding. keras-hub's
+``TokenAndPositionEmbedding`` and ``TransformerEncoder`` layers do all of this.
+
+**Loss.** The mean cross-entropy of a batch of $N$ texts, each weighted by
+its class, $\mathcal{L} = -\frac{1}{N} \sum_{n} w_{y_n} \log p_{y_n}(x_n)$. All
+weights are 1, or with ``--class-weight balanced`` $w_c = \frac{N_{\text{train}}}{K N_c}$
+for a class with $N_c$ of the $N_{\text{train}}$ training texts, so every class
+weighs the same in total however rare it is. Dropout (rate
+``--dropout``) in every block and before the output layer regularizes.
+
+**Optimizer.** AdamW: Adam's running means $m_t$ and $v_t$ of the gradient
+and of its square, plus a weight decay $\lambda$ (``--weight-decay``, not
+applied to biases and normalization parameters) kept out of those means:
+$\theta_t = \theta_{t-1} - \eta_t \lambda \theta_{t-1} - \alpha_t m_t / (\sqrt{v_t} + \epsilon)$,
+with the bias corrections folded into the step,
+$\alpha_t = \eta_t \sqrt{1-\beta_2^t} / (1-\beta_1^t)$, as Keras computes it.
+The step size $\eta_t$ rises linearly from 0 to ``--learning-rate`` over the
+first ``--warmup`` of the $T$ steps (attention is unstable while Adam's
+estimates are young), then falls to 0 along a half cosine.
+
+Run it::
+
+    python -m recipes.text_classification
+    python -m recipes.text_classification --data-dir path/to/corpus --class-weight balanced
+    python -m recipes.text_classification --model-dir runs/text_classification --predict "What a film!"
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
+from mlrecipes.data.imdb import load_imdb
+from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.text_folder import BAD_FILE_POLICIES, decode_text, load_text_folder
+from mlrecipes.errors import UsageError
+from mlrecipes.models.transformer_classifier import build_transformer_classifier
+from mlrecipes.run import RecipeRun
+from mlrecipes.text.tokenizer import attach_tokenizer, learn_tokenizer, vocabulary
+
+RECIPE = "text_classification"
+
+
+def build_parser():
+    """The command line: the shared flags plus this recipe's own."""
+    parser = recipe_parser(
+        RECIPE,
+        "Train a transformer-encoder text classifier on IMDB reviews or a folder of labelled texts; "
+        "or classify texts with a trained one (--model-dir with --predict or --predict-file).",
+        epochs=12,
+        batch_size=32,
+        learning_rate=1e-3,
+        data_dir_help="a folder of labelled texts to read instead of downloading IMDB: one sub-folder of "
+        ".txt files per class (its name is the class name), either directly or inside train/ and test/",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--classes", nargs="+", metavar="NAME", help="the class folders to use (default: all)")
+    data.add_argument("--test-split", type=fraction, default=0.2, help="share of each class held out for "
+                      "testing when --data-dir has no train/ and test/ folders")
+    data.add_argument("--validation-split", type=fraction, default=0.1,
+                      help="share of each class of the training texts held out for validation")
+    data.add_argument("--bad-files", choices=BAD_FILE_POLICIES, default="skip",
+                      help="what to do with an empty, unreadable, binary or non-UTF-8 .txt file: skip it "
+                      "(counted in one warning) or stop with an error")
+    data.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                      help="balanced weighs each class's texts by N / (classes * N_class)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--vocabulary-size", type=positive_int, default=12000,
+                       help="most token ids: the most frequent training words, plus padding, [UNK] and [CLS]")
+    model.add_argument("--sequence-length", type=positive_int, default=320,
+                       help="tokens per text ([CLS] included); longer texts are cut")
+    model.add_argument("--width", type=positive_int, default=64, help="size of the token vectors")
+    model.add_argument("--heads", type=positive_int, default=4, help="attention heads per block")
+    model.add_argument("--depth", type=positive_int, default=1, help="transformer encoder blocks")
+    model.add_argument("--intermediate-dim", type=positive_int, default=None,
+                       help="hidden units of each block's feed-forward network (default: 2 x width)")
+    model.add_argument("--dropout", type=fraction, default=0.1, help="dropout rate")
+    model.add_argument("--weight-decay", type=positive_float, default=0.01, help="AdamW weight decay")
+    model.add_argument("--warmup", type=fraction, default=0.1, help="share of the steps spent warming up")
+    predict = parser.add_argument_group("classify texts with a trained model (instead of training)")
+    predict.add_argument("--model-dir", type=Path, metavar="RUN_DIR", help="the --output-dir of a finished run")
+    predict.add_argument("--predict", action="append", default=[], metavar="TEXT", help="a text (repeatable)")
+    predict.add_argument("--predict-file", action="append", default=[], type=Path, metavar="FILE",
+                         help="a UTF-8 file holding one text (repeatable)")
+    return parser
+
+
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    if args.model_dir or args.predict or args.predict_file:
+        return predict(args)
+    if args.classes and not args.data_dir:
+        raise UsageError("--classes picks class folders of --data-dir; IMDB's classes are fixed (neg, pos)")
+    run = RecipeRun.start(args, recipe=RECIPE)
+
+    # Data: (text, label) pairs, text a tf.string of any length.
+    if args.data_dir:
+        data = load_text_folder(
+            args.data_dir,
+            class_names=args.classes,
+            test_fraction=args.test_split,
+            validation_fraction=args.validation_split,
+            seed=args.seed,
+            on_bad_file=args.bad_files,
+        )
+    else:
+        data = load_imdb()
+    if args.quick:
+        data = data.quick()
+
+    # Tokens: a vocabulary learned from the training texts only. The
+    # tokenizer runs once over each split, so the cached pipelines (and the
+    # accelerators) only see fixed-length rows of int32 ids.
+    train_texts = data.train.map(lambda text, label: text)
+    tokenizer = learn_tokenizer(train_texts, args.vocabulary_size, args.sequence_length)
+    tokens = vocabulary(tokenizer)
+    print(f"{RECIPE}: a vocabulary of {len(tokens)} tokens learned from {data.sizes['train']} training texts")
+
+    def tokenized(split, size):
+        """(text, label) pairs to (ids, label) pairs, tokenized 256 texts at a time."""
+        ids = split.batch(256).map(lambda text, label: (tokenizer(text), label)).unbatch()
+        return ids.apply(tf.data.experimental.assert_cardinality(size))
+
+    # Class weights (--class-weight balanced) travel with each training
+    # example as a third element, the sample weight Keras multiplies its loss by.
+    labels = np.concatenate(list(data.train.map(lambda text, label: label).batch(4096).as_numpy_iterator()))
+    counts = np.bincount(labels, minlength=data.num_classes)
+    class_weights = np.ones(data.num_classes, np.float32)
+    if args.class_weight == "balanced":
+        class_weights = (counts.sum() / (data.num_classes * np.maximum(counts, 1))).astype(np.float32)
+    weighted = tokenized(data.train, data.sizes["train"]).map(
+        lambda ids, label: (ids, label, tf.gather(class_weights, label))
+    )
+    train = make_pipeline(weighted, args.batch_size, shuffle=True, seed=args.seed)
+    validation = None
+    if data.sizes["validation"]:
+        validation = make_pipeline(tokenized(data.validation, data.sizes["validation"]), args.batch_size)
+    test = make_pipeline(tokenized(data.test, data.sizes["test"]), args.batch_size)
+
+    # Model: built and compiled inside the strategy's scope.
+    steps = args.epochs * -(-data.sizes["train"] // args.batch_size)
+    warmup_steps = min(int(args.warmup * steps), steps - 1)
+    with run.strategy.scope():
+        classifier = build_transformer_classifier(
+            vocabulary_size=len(tokens),
+            sequence_length=args.sequence_length,
+            num_classes=data.num_classes,
+            width=args.width,
+            num_heads=args.heads,
+            depth=args.depth,
+            intermediate_dim=args.intermediate_dim,
+            dropout=args.dropout,
+            name=f"{data.name}_transformer",
+        )
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, steps - warmup_steps, warmup_target=args.learning_rate, warmup_steps=warmup_steps
+        )
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        classifier.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=run.jit_compile,
+        )
+    classifier.summary(print_fn=lambda line, **_: print(line))
+
+    # Train, evaluate once on the test split, then save the classifier with
+    # the tokenizer in front of it: the saved model takes raw strings.
+    run.fit(classifier, train, validation, train_examples=data.sizes["train"])
+    run.evaluate(classifier, test)
+    run.report_classifier(classifier, test, data.class_names, show_images=False)
+    return run.finish(
+        attach_tokenizer(tokenizer, classifier),
+        dataset=data.name,
+        data_source=data.source,
+        class_names=list(data.class_names),
+        class_weights=[round(float(weight), 6) for weight in class_weights],
+        vocabulary_size=len(tokens),
+        skipped_files=len(getattr(data, "skipped", ())),
+    )
+
+
+def predict(args):
+    """Classify the texts of --predict and --predict-file with the model saved in --model-dir."""
+    if args.model_dir is None:
+        raise UsageError("--predict and --predict-file need --model-dir RUN_DIR, the --output-dir of a finished run")
+    texts = [(text, " ".join(text.split())[:70]) for text in args.predict]
+    for path in args.predict_file:
+        try:
+            text, problem = decode_text(path.read_bytes())
+        except OSError as error:
+            raise UsageError(f"--predict-file {path}: cannot be read ({error.strerror or error})") from None
+        if problem:
+            raise UsageError(f"--predict-file {path}: {problem} file; give a UTF-8 text file")
+        texts.append((text, str(path)))
+    if not texts:
+        raise UsageError("--model-dir needs texts to classify: --predict TEXT or --predict-file FILE")
+    model_path, metrics_path = args.model_dir / "model.keras", args.model_dir / "metrics.json"
+    if not (model_path.is_file() and metrics_path.is_file()):
+        raise UsageError(
+            f"--model-dir {args.model_dir}: holds no saved run (no model.keras and metrics.json); "
+            f"give the --output-dir of a finished python -m recipes.{RECIPE} run"
+        )
+    try:
+        class_names = json.loads(metrics_path.read_text())["class_names"]
+        model = keras.saving.load_model(model_path)
+    except Exception as error:  # noqa: BLE001 - a damaged run of any kind
+        message = " ".join(str(error).split())[:200]
+        raise UsageError(f"--model-dir {args.model_dir}: not a saved {RECIPE} run ({message})") from None
+    probabilities = model.predict(tf.constant([text for text, _ in texts]), verbose=0)
+    if probabilities.shape[-1] != len(class_names):
+        raise UsageError(
+            f"--model-dir {args.model_dir}: metrics.json names {len(class_names)} classes but the model "
+            f"predicts {probabilities.shape[-1]}; give the --output-dir of one finished run"
+        )
+    for (_, shown), row in zip(texts, probabilities):
+        print(f"{class_names[int(row.argmax())]}\t{row.max():.4f}\t{shown}")
+    return probabilities
+
+
+if __name__ == "__main__":
+    run_recipe(main)
