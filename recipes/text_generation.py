@@ -1,0 +1,192 @@
+r"""Generate text with a small GPT-style transformer language model.
+
+**Task.** Learn the distribution of a text one token at a time, then continue
+a prompt. The default corpus is tensorflow-datasets' ``tiny_shakespeare``
+(about 1 million characters of Shakespeare's plays); ``--data-file`` takes any
+UTF-8 text file or folder of them, of which the first 90% trains, the next 5%
+validates and the last 5% tests. Tokens are UTF-8 bytes
+(``keras_hub.tokenizers.ByteTokenizer``): a vocabulary of 256, no unknown
+tokens, and for English text one token per character.
+
+**Model.** A decoder-only transformer: token and position embeddings, $L$
+blocks of ``keras_hub.layers.TransformerDecoder`` without cross-attention,
+and an output projection tied to the token embedding, giving logits
+$z_i \in \mathbb{R}^{256}$ at every position $i$ of a window
+$t_1, \dots, t_n$. Inside each block, causal self-attention lets position
+$i$ attend only to positions $j \le i$:
+
+$$\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\Big(\frac{Q K^\top}{\sqrt{d_k}} + M\Big) V,
+\qquad M_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i, \end{cases}$$
+
+so $p(t_{i+1} \mid t_1, \dots, t_i) = \operatorname{softmax}(z_i)_{t_{i+1}}$
+cannot peek at the token it predicts, and one pass over a window trains all
+$n$ next-token predictions at once.
+
+**Loss.** The cross-entropy of the next tokens, the mean negative
+log-likelihood (NLL, in nats) over all $N$ predicted tokens,
+
+$$\mathcal{L} = -\frac{1}{N} \sum_{i=1}^{N} \log p(t_{i+1} \mid t_{\le i}).$$
+
+**Figures.** Perplexity is $\exp(\mathcal{L})$: the model is as unsure as a
+uniform choice among that many tokens (here per byte). Bits per character
+count the same NLL in bits and per character rather than per token:
+
+$$\text{bpc} = \frac{N \mathcal{L}}{C \ln 2},$$
+
+where $C$ is the number of characters the $N$ predicted bytes spell ($C = N$
+for ASCII text; a character such as "é" takes two bytes). A uniform guess
+over 256 bytes scores 8 bpc.
+
+**Generation.** ``--generate "PROMPT" --model-dir RUN_DIR`` continues a prompt
+with a keras-hub sampler (``greedy``, ``top_k`` or ``top_p``, with
+``--temperature``), one byte at a time, feeding each new byte back in. A
+prompt longer than the model's context (``--sequence-length`` bytes) is
+refused with exit status 2, not truncated.
+
+Run it::
+
+    python -m recipes.text_generation
+    python -m recipes.text_generation --data-file my-book.txt
+    python -m recipes.text_generation --generate "ROMEO:" --model-dir runs/text_generation --sampler top_p
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+
+from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
+from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, load_tiny_shakespeare, read_text_corpus, window_dataset
+from mlrecipes.errors import UsageError
+from mlrecipes.generation import SAMPLERS, generate_text, make_sampler
+from mlrecipes.models.language_model import build_language_model
+from mlrecipes.outputs import write_text
+from mlrecipes.run import RecipeRun
+
+SAMPLE_PROMPT_BYTES = 40
+
+
+def build_parser():
+    """The command line: the shared flags plus this recipe's own."""
+    parser = recipe_parser(
+        "text_generation",
+        "Train a small transformer language model on a text and generate text with it.",
+        epochs=2,
+        batch_size=64,
+        learning_rate=2e-3,
+        data_dir_help="where tensorflow-datasets keeps (or downloads) tiny_shakespeare; default its own folder",
+    )
+    recipe = parser.add_argument_group("this recipe")
+    recipe.add_argument(
+        "--data-file", type=Path, default=None, metavar="PATH",
+        help="a UTF-8 text file, or a folder of them, to train on instead of tiny_shakespeare",
+    )  # fmt: skip
+    recipe.add_argument("--sequence-length", type=positive_int, default=128, help="context: bytes the model reads")
+    recipe.add_argument("--width", type=positive_int, default=128, help="size of the token vectors")
+    recipe.add_argument("--heads", type=positive_int, default=4, help="attention heads per block")
+    recipe.add_argument("--depth", type=positive_int, default=2, help="transformer decoder blocks")
+    recipe.add_argument("--dropout", type=fraction, default=0.0, help="dropout rate inside each block")
+    recipe.add_argument("--untied", action="store_true", help="give the output projection its own weights")
+    generation = parser.add_argument_group("generation (samples of a run, or --generate)")
+    generation.add_argument("--generate", default=None, metavar="PROMPT", help="continue PROMPT with a trained model")
+    generation.add_argument("--model-dir", type=Path, default=None, metavar="RUN_DIR", help="a finished run's folder")
+    generation.add_argument("--sampler", choices=SAMPLERS, default="top_k", help="how to pick each next byte")
+    generation.add_argument("--temperature", type=positive_float, default=0.8, help="divides the logits")
+    generation.add_argument("--top-k", type=positive_int, default=10, help="bytes top_k draws from")
+    generation.add_argument("--top-p", type=positive_float, default=0.9, help="probability mass top_p draws from")
+    generation.add_argument("--max-length", type=positive_int, default=300, help="bytes to generate")
+    return parser
+
+
+def continue_prompt(args) -> str:
+    """``--generate PROMPT --model-dir RUN_DIR``: print the prompt and its continuation."""
+    if args.model_dir is None:
+        raise UsageError("--generate needs --model-dir RUN_DIR, the folder of a finished run")
+    model_file = args.model_dir / "model.keras"
+    if not model_file.is_file():
+        raise UsageError(f"--model-dir {args.model_dir}: has no model.keras; give the folder of a finished run")
+    model = keras.saving.load_model(model_file)
+    sampler = make_sampler(args.sampler, temperature=args.temperature, k=args.top_k, p=args.top_p, seed=args.seed)
+    text = generate_text(model, args.generate, max_new_tokens=args.max_length, sampler=sampler)
+    print(text)
+    return text
+
+
+def language_model_scores(mean_nll: float, tokens: int, characters: int) -> dict[str, float]:
+    """Perplexity and bits per character from the mean NLL per token (in nats)."""
+    return {
+        "perplexity": round(math.exp(mean_nll), 4),
+        "bits_per_character": round(mean_nll * tokens / characters / math.log(2), 4),
+    }
+
+
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    if args.generate is not None:
+        return continue_prompt(args)
+    run = RecipeRun.start(args, recipe="text_generation")
+
+    # Data: one long text per split, as bytes, cut into windows of
+    # --sequence-length inputs whose targets are the next bytes.
+    corpus = read_text_corpus(args.data_file) if args.data_file else load_tiny_shakespeare(args.data_dir)
+    if args.quick:
+        corpus = corpus.quick()
+    length = args.sequence_length
+    train_windows, train_tokens, _ = window_dataset(corpus.train, length, "train")
+    validation_windows, validation_tokens, validation_characters = window_dataset(corpus.validation, length, "validation")
+    test_windows, test_tokens, test_characters = window_dataset(corpus.test, length, "test")
+    train = make_pipeline(train_windows, args.batch_size, shuffle=True, seed=args.seed)
+    validation = make_pipeline(validation_windows, args.batch_size)
+    test = make_pipeline(test_windows, args.batch_size)
+    train_examples = train_tokens // length
+
+    # Model: the causal transformer, trained on the cross-entropy of the next
+    # byte (from logits), with Adam and a learning rate that warms up for the
+    # first 5% of the steps and then decays along a half cosine.
+    steps = args.epochs * -(-train_examples // args.batch_size)
+    with run.strategy.scope():
+        model = build_language_model(
+            BYTE_VOCABULARY_SIZE, length,
+            width=args.width, num_heads=args.heads, depth=args.depth,
+            dropout=args.dropout, tie_weights=not args.untied,
+        )  # fmt: skip
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, steps, warmup_target=args.learning_rate, warmup_steps=max(1, steps // 20)
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=run.jit_compile,
+        )
+    model.summary(print_fn=lambda line, **_: print(line))
+
+    # Train, then score the validation and test text in bits per character.
+    run.fit(model, train, validation, train_examples=train_examples)
+    test_metrics = run.evaluate(model, test)
+    validation_metrics = model.evaluate(validation, return_dict=True, verbose=0)
+    scores = {
+        **{f"test_{key}": value for key, value in language_model_scores(test_metrics["test_loss"], test_tokens, test_characters).items()},
+        "validation_loss": round(float(validation_metrics["loss"]), 6),
+        **{f"validation_{key}": value for key, value in language_model_scores(validation_metrics["loss"], validation_tokens, validation_characters).items()},
+    }  # fmt: skip
+    run.metrics.update(scores)
+
+    # Samples: the start of the test text continued by each sampler.
+    prompt = corpus.test.encode("utf-8")[: min(SAMPLE_PROMPT_BYTES, length)].decode("utf-8", errors="ignore")
+    samples = []
+    for name in SAMPLERS:
+        sampler = make_sampler(name, temperature=args.temperature, k=args.top_k, p=args.top_p, seed=args.seed)
+        text = generate_text(model, prompt, max_new_tokens=args.max_length, sampler=sampler)
+        samples.append(f"=== {name} (temperature {args.temperature}) ===\n{text}\n")
+    if run.is_chief:
+        run.figures.append(write_text(run.output_dir / "samples.txt", "\n".join(samples)))
+    print(samples[-1])
+    return run.finish(model, dataset=corpus.name, data_source=corpus.source, characters=corpus.sizes)
+
+
+if __name__ == "__main__":
+    run_recipe(main)
