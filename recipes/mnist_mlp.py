@@ -34,9 +34,14 @@ square, corrects their start-up bias, and scales each weight's step by them:
 
 $$m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad
 v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
-\theta_t = \theta_{t-1} - \eta_t \frac{m_t / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon},$$
+\theta_t = \theta_{t-1} - \alpha_t \frac{m_t}{\sqrt{v_t} + \epsilon}, \quad
+\alpha_t = \eta_t \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t},$$
 
-with $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\epsilon = 10^{-7}$. The step size
+with $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\epsilon = 10^{-7}$. This is Keras'
+form: the bias corrections $1/(1-\beta_1^t)$ and $1/(1-\beta_2^t)$ are folded
+into the step size $\alpha_t$, so $\epsilon$ is added to $\sqrt{v_t}$; the
+textbook form adds it to the bias-corrected root and differs only by the size
+of $\epsilon$. The step size
 $\eta_t$ starts at ``--learning-rate`` and decays to zero along a half cosine
 over the run, which settles the weights at the end instead of leaving them
 bouncing at a constant step.

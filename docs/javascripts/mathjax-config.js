@@ -13,13 +13,17 @@ window.MathJax = {
   },
 };
 
+// tex-svg.js has no output cache to clear; wait for MathJax's own start-up,
+// then typeset each page that Material's instant navigation swaps in.
 if (typeof document$ !== "undefined") {
   document$.subscribe(() => {
-    if (window.MathJax && MathJax.typesetPromise) {
-      MathJax.startup.output.clearCache();
+    if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) {
+      return;
+    }
+    MathJax.startup.promise = MathJax.startup.promise.then(() => {
       MathJax.typesetClear();
       MathJax.texReset();
-      MathJax.typesetPromise();
-    }
+      return MathJax.typesetPromise();
+    });
   });
 }

@@ -1,0 +1,255 @@
+"""The docs site as a reader sees it: built with `mkdocs build --strict`, served on a
+loopback port and loaded page by page in headless Chromium.
+
+For every page: no console errors, every formula typeset by MathJax (no raw TeX left, no
+TeX errors), every image loaded. Every recipe page shows its full source and its figures.
+Screenshots of the home page and a recipe page go to test-artifacts/.
+
+Needs Debian's `chromium` and `chromium-driver` packages and the `selenium` package; the
+browser test is skipped, saying which is missing, without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+BUILD_SECONDS_LIMIT = 60
+SCREENSHOT_RECIPE = "mnist_mlp"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1600",
+    # Nothing but this machine resolves: a page that needs the internet fails here, as it would offline.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+# Runs in the page: waits for MathJax's first typesetting pass (if the page loads MathJax).
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+const started = Date.now();
+(function poll() {
+  const mathjax = window.MathJax;
+  if (mathjax && mathjax.startup && mathjax.startup.promise) {
+    mathjax.startup.promise.then(() => done("typeset"), (error) => done("MathJax failed: " + error));
+  } else if (Date.now() - started > 10000) {
+    done("no MathJax");
+  } else {
+    setTimeout(poll, 50);
+  }
+})();
+"""
+
+# Runs in the page: what a reader sees.
+INSPECT_PAGE = r"""
+const article = document.querySelector("article") || document.body;
+const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "NOSCRIPT", "TEXTAREA", "MJX-CONTAINER"]);
+const texts = [];
+const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  let node = walker.currentNode.parentElement, inside = false;
+  for (; node && node !== article.parentElement; node = node.parentElement) {
+    if (skip.has(node.tagName.toUpperCase())) { inside = true; break; }
+  }
+  if (!inside) texts.push(walker.currentNode.textContent);
+}
+const math = Array.from(document.querySelectorAll(".arithmatex"));
+const images = Array.from(article.querySelectorAll("img"));
+const codeBlocks = Array.from(document.querySelectorAll("table.highlighttable")).map((table) => ({
+  filename: (table.querySelector("th.filename") || {}).textContent || "",
+  code: (table.querySelector("td.code code") || {}).textContent || "",
+  visible: table.getBoundingClientRect().height > 0,
+  copyButton: Boolean(table.querySelector('.md-code__button[data-md-type="copy"], button.md-clipboard')),
+}));
+return {
+  title: document.title,
+  text: texts.join(" "),
+  math: math.length,
+  typeset: math.filter((element) => element.querySelector("mjx-container")).length,
+  // TeX errors (a missing brace) become merror nodes; unknown macros are shown in red.
+  texErrors: Array.from(document.querySelectorAll('mjx-merror, [data-mml-node="merror"]'))
+    .map((element) => element.getAttribute("data-mjx-error") || element.textContent)
+    .concat(Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]')).map((element) => "undefined " + element.textContent)),
+  images: images.map((image) => ({src: image.currentSrc || image.src, loaded: image.complete && image.naturalWidth > 0})),
+  codeBlocks: codeBlocks,
+};
+"""
+
+
+def build_site(site_dir: Path, config: Path = ROOT / "mkdocs.yml") -> tuple[subprocess.CompletedProcess, float]:
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site_dir)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    return finished, time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    site_dir = tmp_path_factory.mktemp("site")
+    finished, seconds = build_site(site_dir)
+    return {"dir": site_dir, "build": finished, "seconds": seconds}
+
+
+def test_site_builds_strictly_in_under_a_minute(site):
+    build = site["build"]
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-4000:]}"
+    assert site["seconds"] < BUILD_SECONDS_LIMIT, f"building the site took {site['seconds']:.1f} s"
+    assert (site["dir"] / "index.html").is_file()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def served_site(site):
+    if site["build"].returncode != 0:
+        pytest.fail("the site did not build; see test_site_builds_strictly_in_under_a_minute")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site["dir"])))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def find_browser() -> tuple[str, str]:
+    """The Chromium binary and chromedriver, or skip saying what is missing."""
+    chromium = next((path for path in ("/usr/lib/chromium/chromium", shutil.which("chromium")) if path and Path(path).is_file()), None)
+    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").is_file() else None)
+    if not chromium or not driver:
+        pytest.skip("headless Chromium is not installed: apt-get install chromium chromium-driver")
+    return chromium, driver
+
+
+@contextlib.contextmanager
+def chromium_driver():
+    """A headless Chromium driven by selenium, with a fresh profile; skips without them."""
+    chromium, driver_path = find_browser()
+    webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is not installed: pip install selenium")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_driver() as driver:
+        yield driver
+
+
+def site_pages(site_dir: Path) -> list[str]:
+    """Every page of the built site, as a path relative to its root ("" for the home page)."""
+    pages = []
+    for index in sorted(site_dir.rglob("index.html")):
+        relative = index.parent.relative_to(site_dir).as_posix()
+        pages.append("" if relative == "." else relative + "/")
+    return pages
+
+
+def inspect(browser, url: str) -> dict:
+    browser.get(url)
+    mathjax = browser.execute_async_script(WAIT_FOR_MATHJAX)
+    page = browser.execute_script(INSPECT_PAGE)
+    page["mathjax"] = mathjax
+    page["console_errors"] = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    return page
+
+
+# Recipes whose data cannot be fetched on the machine that builds these docs: their pages show no
+# figures, and must say so in these words instead.
+NOT_RUN_HERE = {"cifar10_resnet": "No figures are shown here, since none come from a real CIFAR-10 run."}
+
+
+def page_problems(relative: str, page: dict) -> list[str]:
+    """What is wrong with a page as a reader sees it (an empty list when nothing)."""
+    problems = [f"console error: {message}" for message in page["console_errors"]]
+    if page["math"]:
+        if page["mathjax"] != "typeset":
+            problems.append(f"MathJax did not run: {page['mathjax']}")
+        if page["typeset"] != page["math"]:
+            problems.append(f"{page['math'] - page['typeset']} of {page['math']} formulas not typeset")
+    problems += [f"TeX error: {error}" for error in page["texErrors"]]
+    for raw in ("$$", "\\(", "\\[", "\\frac", "\\mathcal"):
+        if raw in page["text"]:
+            start = page["text"].index(raw)
+            problems.append(f"raw TeX {raw!r} in the text: ...{page['text'][max(0, start - 60) : start + 60]}...")
+    problems += [f"image not loaded: {image['src']}" for image in page["images"] if not image["loaded"]]
+    if relative.startswith("recipes/") and relative != "recipes/":
+        name = relative.strip("/").split("/")[-1]
+        source = (ROOT / "recipes" / f"{name}.py").read_text(encoding="utf-8").rstrip()
+        blocks = [block for block in page["codeBlocks"] if block["filename"].strip() == f"recipes/{name}.py"]
+        if not blocks:
+            problems.append(f"no code block titled recipes/{name}.py")
+        else:
+            block = blocks[0]
+            if block["code"].rstrip() != source:
+                problems.append(f"the code block is not the full source of recipes/{name}.py")
+            if not block["visible"]:
+                problems.append("the code block is not visible")
+            if not block["copyButton"]:
+                problems.append("the code block has no copy button")
+        if name in NOT_RUN_HERE:
+            if NOT_RUN_HERE[name] not in page["text"]:
+                problems.append(f"a recipe page without figures that does not say why ({NOT_RUN_HERE[name]!r})")
+        elif not page["images"]:
+            problems.append("a recipe page without figures")
+    return problems
+
+
+def test_every_page_in_headless_chromium(site, served_site, browser):
+    pages = site_pages(site["dir"])
+    assert "" in pages and f"recipes/{SCREENSHOT_RECIPE}/" in pages
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: dict[str, list[str]] = {}
+    math_pages = 0
+    for relative in pages:
+        page = inspect(browser, served_site + relative)
+        math_pages += bool(page["typeset"])
+        if relative in ("", f"recipes/{SCREENSHOT_RECIPE}/"):
+            name = "docs-home.png" if relative == "" else f"docs-recipe-{SCREENSHOT_RECIPE}.png"
+            assert browser.save_screenshot(str(ARTIFACTS / name))
+        found = page_problems(relative, page)
+        if found:
+            problems[relative or "(home)"] = found
+    assert not problems, "pages with problems:\n" + "\n".join(
+        f"  {page}: " + "; ".join(found) for page, found in problems.items()
+    )
+    assert math_pages >= 2, "hardly any page showed typeset math"
+    assert (ARTIFACTS / "docs-home.png").stat().st_size > 10_000
