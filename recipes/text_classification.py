@@ -92,7 +92,7 @@ def build_parser():
         RECIPE,
         "Train a transformer-encoder text classifier on IMDB reviews or a folder of labelled texts; "
         "or classify texts with a trained one (--model-dir with --predict or --predict-file).",
-        epochs=12,
+        epochs=8,
         batch_size=32,
         learning_rate=1e-3,
         data_dir_help="a folder of labelled texts to read instead of downloading IMDB: one sub-folder of "
