@@ -83,7 +83,7 @@ def build_parser():
     parser = recipe_parser(
         "seq2seq",
         "Train an encoder-decoder transformer on sentence pairs and translate with it.",
-        epochs=12,
+        epochs=4,
         batch_size=64,
         learning_rate=1e-3,
         data_dir_help="where tensorflow-datasets keeps (or downloads) ted_hrlr_translate; default its own folder",
