@@ -74,9 +74,9 @@ def build_parser():
     parser = recipe_parser(
         "text_generation",
         "Train a small transformer language model on a text and generate text with it.",
-        epochs=2,
+        epochs=1,
         batch_size=64,
-        learning_rate=2e-3,
+        learning_rate=4e-3,
         data_dir_help="where tensorflow-datasets keeps (or downloads) tiny_shakespeare; default its own folder",
     )
     recipe = parser.add_argument_group("this recipe")
