@@ -3,11 +3,13 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,8 @@ from mlrecipes.distribute import parse_devices
 from mlrecipes.errors import UsageError
 from mlrecipes.launch import tf_configs
 from recipes import mnist_mlp
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_compat_patch_is_limited_to_affected_keras_versions():
@@ -177,3 +181,54 @@ def test_an_unreachable_peer_is_a_clear_error_within_the_worker_timeout(mnist_fo
     assert addresses[1 - index] in ours[0] and "--worker-timeout 5 s" in ours[0]
     assert "Traceback" not in finished.stderr
     assert not output.exists()
+
+
+# A recipe module for the launcher whose worker 1 SIGKILLs itself in the middle of its third
+# epoch, after both workers backed up the second: as when one machine of a cluster dies.
+KILLS_WORKER_ONE = """
+import json, os, signal, sys
+import keras
+import mlrecipes.run
+from mlrecipes.cli import run_recipe
+from recipes import mnist_mlp
+
+class KillMidEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == 2 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+    original = mlrecipes.run.standard_callbacks
+    mlrecipes.run.standard_callbacks = lambda *a, **k: original(*a, **k) + [KillMidEpoch()]
+run_recipe(mnist_mlp.main, sys.argv[1:])
+"""
+
+
+def test_a_cluster_with_a_killed_worker_resumes_from_its_backup(mnist_folder, tmp_path):
+    (tmp_path / "kills_worker_one.py").write_text(KILLS_WORKER_ONE)
+    output = tmp_path / "run"
+    flags = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "4", "--batch-size", "64"]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+
+    def launch(module):
+        command = [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--timeout", "300", module, *flags]
+        return subprocess.run(command, capture_output=True, text=True, timeout=400, env=environment, cwd=ROOT)
+
+    killed = launch("kills_worker_one")
+    assert killed.returncode != 0
+    assert f"launch: worker 1 failed with exit status {-signal.SIGKILL}; stopping the others" in killed.stderr
+    assert not (output / "metrics.json").exists()
+
+    resumed = launch("recipes.mnist_mlp")  # the same job again
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    for worker in (0, 1):
+        lines = [line for line in resumed.stdout.splitlines() if line.startswith(f"[worker {worker}] ")]
+        assert any("resuming an interrupted run after epoch 2 of 4" in line for line in lines), worker
+        assert not any("Epoch 1/4" in line for line in lines) and any("Epoch 3/4" in line for line in lines)
+    fingerprints = dict(re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", resumed.stdout))
+    assert set(fingerprints) == {"0", "1"} and fingerprints["0"] == fingerprints["1"]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] == 2 and metrics["epochs"] == 4
+    assert not [path for path in output.rglob(".worker-*")] and not (output / "backup").exists()
