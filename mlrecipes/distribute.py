@@ -239,23 +239,21 @@ def bound_worker_registration(timeout_seconds: int) -> None:
     Args:
         timeout_seconds: How long every task waits for the others.
     """
-    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
     from tensorflow.python.distribute import multi_worker_util
     from tensorflow.python.eager import context
 
     cluster = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
-    jobs = [
-        coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
-        for job in ("chief", "worker")
-        if job in cluster.jobs
-    ]
     context.context().configure_coordination_service(
         service_type="standalone",
         service_leader=multi_worker_util.coordination_leader(cluster),
-        coordinated_jobs=jobs,
         cluster_register_timeout_in_ms=timeout_seconds * 1000,
     )
-    context.context().coordination_service.cluster_register_with_barrier = True
+    config = context.context().coordination_service  # the CoordinationServiceConfig protocol buffer
+    for job in ("chief", "worker"):
+        if job in cluster.jobs:
+            config.coordinated_job_list.add(name=job, num_tasks=cluster.num_tasks(job))
+    # Without the barrier the leader itself waits for the missing workers with no deadline.
+    config.cluster_register_with_barrier = True
 
 
 def _multiworker_strategy(tf_config: dict[str, Any] | None, timeout_seconds: int) -> tf.distribute.Strategy:
