@@ -71,7 +71,7 @@ import tensorflow as tf
 from mlrecipes.cli import fraction, non_negative_int, parse_recipe_args, positive_float, recipe_parser, run_recipe
 from mlrecipes.data.augment import make_augmentation
 from mlrecipes.data.cifar10 import FOLDER_HELP, MEAN_PIXEL, STD_PIXEL, load_cifar10
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.models.resnet import build_resnet
 from mlrecipes.run import RecipeRun
 
@@ -137,9 +137,9 @@ def main(argv=None):
 
     # Model and optimizer, built inside the strategy's scope. The model
     # standardizes raw pixels itself, so the saved model takes uint8 images.
-    steps_per_epoch = -(-data.sizes["train"] // args.batch_size)
-    steps = args.epochs * steps_per_epoch
-    warmup = min(steps - 1, round(args.warmup_epochs * steps_per_epoch))
+    epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
+    steps = args.epochs * epoch_steps
+    warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
     with run.strategy.scope():
         model = build_resnet(
             input_shape=(32, 32, 3),

@@ -61,7 +61,7 @@ from __future__ import annotations
 import keras
 
 from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
-from mlrecipes.data import load_mnist, make_pipeline
+from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
 from mlrecipes.models.cnn import build_cnn
 from mlrecipes.run import RecipeRun
 
@@ -123,9 +123,9 @@ def main(argv=None):
 
     # Model: built and compiled inside the strategy's scope. It standardizes
     # raw 0-255 pixels itself, so the saved model needs no preprocessing.
-    steps_per_epoch = -(-data.sizes["train"] // args.batch_size)
-    steps = args.epochs * steps_per_epoch
-    warmup = min(steps - 1, round(args.warmup_epochs * steps_per_epoch))
+    epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
+    steps = args.epochs * epoch_steps
+    warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
     with run.strategy.scope():
         model = build_cnn(
             input_shape=(28, 28, 1),

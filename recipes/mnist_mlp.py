@@ -57,7 +57,7 @@ from __future__ import annotations
 import keras
 
 from mlrecipes.cli import fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
-from mlrecipes.data import load_mnist, make_pipeline
+from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
 from mlrecipes.models import build_mlp
 from mlrecipes.run import RecipeRun
 
@@ -105,7 +105,7 @@ def main(argv=None):
     # Model: built and compiled inside the strategy's scope, so its variables
     # are mirrored on every replica. It takes raw 0-255 pixels and rescales
     # them itself, so the saved model needs no preprocessing.
-    steps = args.epochs * -(-data.sizes["train"] // args.batch_size)
+    steps = args.epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     with run.strategy.scope():
         model = build_mlp(
             input_shape=(28, 28, 1),

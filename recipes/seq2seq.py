@@ -57,7 +57,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlrecipes.cli import fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.data.sentence_pairs import (
     END_ID,
     START_ID,
@@ -171,7 +171,7 @@ def main(argv=None):
 
     # Model: encoder and decoder stacks; the loss and accuracy skip padding
     # because the logits carry the decoder's padding mask.
-    steps = args.epochs * -(-data.sizes["train"] // args.batch_size)
+    steps = args.epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     with run.strategy.scope():
         model = build_seq2seq(
             BYTE_VOCABULARY_SIZE, BYTE_VOCABULARY_SIZE, source_length, target_length,

@@ -76,7 +76,7 @@ import tensorflow as tf
 
 from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
 from mlrecipes.data.imdb import load_imdb
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.data.text_folder import BAD_FILE_POLICIES, decode_text, load_text_folder
 from mlrecipes.errors import UsageError
 from mlrecipes.models.transformer_classifier import build_transformer_classifier
@@ -183,7 +183,7 @@ def main(argv=None):
     test = make_pipeline(tokenized(data.test, data.sizes["test"]), args.batch_size)
 
     # Model: built and compiled inside the strategy's scope.
-    steps = args.epochs * -(-data.sizes["train"] // args.batch_size)
+    steps = args.epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     warmup_steps = min(int(args.warmup * steps), steps - 1)
     with run.strategy.scope():
         classifier = build_transformer_classifier(

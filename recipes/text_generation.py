@@ -58,7 +58,7 @@ from pathlib import Path
 import keras
 
 from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, load_tiny_shakespeare, read_text_corpus, window_dataset
 from mlrecipes.errors import UsageError
 from mlrecipes.generation import SAMPLERS, generate_text, make_sampler
@@ -146,7 +146,7 @@ def main(argv=None):
     # Model: the causal transformer, trained on the cross-entropy of the next
     # byte (from logits), with Adam and a learning rate that warms up for the
     # first 5% of the steps and then decays along a half cosine.
-    steps = args.epochs * -(-train_examples // args.batch_size)
+    steps = args.epochs * steps_per_epoch(train_examples, args.batch_size)
     with run.strategy.scope():
         model = build_language_model(
             BYTE_VOCABULARY_SIZE, length,
