@@ -65,8 +65,10 @@ def baseline(folder: Path, seed: int) -> dict[str, float] | None:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
     except ImportError:
-        print("baseline skipped: scikit-learn is not installed (it is not a dependency of mlrecipes; "
-              "pip install scikit-learn to run the TF-IDF + logistic-regression baseline)")
+        print(
+            "baseline skipped: scikit-learn is not installed (it is not a dependency of mlrecipes; "
+            "pip install scikit-learn to run the TF-IDF + logistic-regression baseline)"
+        )
         return None
     from mlrecipes.data.text_folder import load_text_folder
 
@@ -85,22 +87,36 @@ def baseline(folder: Path, seed: int) -> dict[str, float] | None:
         model.fit(texts, labels)
         accuracy = float((model.predict(test_texts) == test_labels).mean())
         accuracies[name] = accuracy
-        print(f"  TF-IDF + logistic regression, fit on {name} ({len(texts)} texts): "
-              f"test accuracy {accuracy:.4f} ({time.perf_counter() - started:.1f} s)")
+        print(
+            f"  TF-IDF + logistic regression, fit on {name} ({len(texts)} texts): "
+            f"test accuracy {accuracy:.4f} ({time.perf_counter() - started:.1f} s)"
+        )
     return accuracies
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=None, help="keep the recipe's run here (default: discard it)")
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="keep the recipe's run here (default: discard it)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed of the split and of the training")
     args, recipe_flags = parser.parse_known_args()
     folder = bbc_news_folder()
 
     with tempfile.TemporaryDirectory() as scratch:
         output_dir = args.output_dir or Path(scratch) / "run"
-        command = [sys.executable, "-m", "recipes.text_classification", "--data-dir", str(folder),
-                   "--output-dir", str(output_dir), "--seed", str(args.seed), *recipe_flags]
+        command = [
+            sys.executable,
+            "-m",
+            "recipes.text_classification",
+            "--data-dir",
+            str(folder),
+            "--output-dir",
+            str(output_dir),
+            "--seed",
+            str(args.seed),
+            *recipe_flags,
+        ]
         print("$ " + " ".join(command), flush=True)
         started = time.perf_counter()
         finished = subprocess.run(command, capture_output=True, text=True)
@@ -112,18 +128,26 @@ def main() -> int:
         metrics = json.loads((output_dir / "metrics.json").read_text())
 
     accuracy = metrics["test_accuracy"]
-    print(f"BBC News from {folder}: {metrics['config']['epochs']} epochs, "
-          f"{metrics['train_examples']} training texts, {len(metrics['class_names'])} classes")
-    print(f"  recipe (transformer encoder): test accuracy {accuracy:.4f}   wall time {wall_seconds:.1f} s "
-          f"(training {metrics['train_seconds']:.1f} s; {cpu_seconds:.0f} CPU seconds, a figure that other "
-          "programs on the machine disturb less)")
+    print(
+        f"BBC News from {folder}: {metrics['config']['epochs']} epochs, "
+        f"{metrics['train_examples']} training texts, {len(metrics['class_names'])} classes"
+    )
+    print(
+        f"  recipe (transformer encoder): test accuracy {accuracy:.4f}   wall time {wall_seconds:.1f} s "
+        f"(training {metrics['train_seconds']:.1f} s; {cpu_seconds:.0f} CPU seconds, a figure that other "
+        "programs on the machine disturb less)"
+    )
     for name, scores in metrics["per_class"].items():
-        print(f"    {name:14s} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
-              f"F1 {scores['f1']:.3f}  ({scores['support']} texts)")
+        print(
+            f"    {name:14s} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+            f"F1 {scores['f1']:.3f}  ({scores['support']} texts)"
+        )
     baseline(folder, args.seed)
     passed = accuracy >= TARGET_ACCURACY and wall_seconds < TARGET_SECONDS
-    print(f"targets: accuracy >= {TARGET_ACCURACY:.2f} and wall time < {TARGET_SECONDS:.0f} s -> "
-          f"{'PASS' if passed else 'FAIL'}")
+    print(
+        f"targets: accuracy >= {TARGET_ACCURACY:.2f} and wall time < {TARGET_SECONDS:.0f} s -> "
+        f"{'PASS' if passed else 'FAIL'}"
+    )
     return 0 if passed else 1
 
 

@@ -115,9 +115,11 @@ def main() -> int:
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         sys.exit(f"{args.data_dir}: no such folder (apt install dataset-fashion-mnist)")
-    print(f"images per second on {tf.config.threading.get_inter_op_parallelism_threads() or 'all'} "
-          f"inter-op threads, {len(tf.config.list_physical_devices('CPU'))} CPU device(s), "
-          f"{len(tf.config.list_physical_devices('GPU'))} GPU(s):")
+    print(
+        f"images per second on {tf.config.threading.get_inter_op_parallelism_threads() or 'all'} "
+        f"inter-op threads, {len(tf.config.list_physical_devices('CPU'))} CPU device(s), "
+        f"{len(tf.config.list_physical_devices('GPU'))} GPU(s):"
+    )
 
     # Fashion-MNIST, with the fashion_mnist_cnn recipe's pipeline and default network.
     keras.utils.set_random_seed(0)
@@ -152,7 +154,9 @@ def main() -> int:
     train = make_pipeline(dataset, batch_size, shuffle=True, seed=0, map_batch=augment_one_hot)
     model = build_resnet(width=args.cifar_width, input_mean=MEAN_PIXEL, input_std=STD_PIXEL)
     model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True), loss="categorical_crossentropy")
-    measure(f"cifar_shaped, ResNet-9 width {args.cifar_width:g}, batch {batch_size}", model, train, batch_size, args.seconds)
+    measure(
+        f"cifar_shaped, ResNet-9 width {args.cifar_width:g}, batch {batch_size}", model, train, batch_size, args.seconds
+    )
     return 0
 
 

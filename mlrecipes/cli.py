@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, InputError, UsageError
 
 STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
 WORKER_TIMEOUT = 300  # seconds a multi-worker run waits for every worker to join
@@ -208,6 +208,8 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
         UsageError: On a ``--data-dir`` that is not a readable folder.
     """
     args = parser.parse_args(argv)
+    _FLAGS.clear()
+    _FLAGS.update(flag_names(parser))
     if args.quick:
         args.epochs = 1
     check_data_dir(args.data_dir)
@@ -230,11 +232,47 @@ def check_data_dir(path: Path | None) -> None:
         raise UsageError(f"--data-dir {path}: folder is not readable")
 
 
+# The flags of the last parsed recipe command line, by argument name
+# (``hidden_units`` -> ``--hidden-units``), to word library errors as flags.
+_FLAGS: dict[str, str] = {}
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Map each argument name of ``parser`` to its long flag (``hidden_units`` -> ``--hidden-units``)."""
+    return {action.dest: max(action.option_strings, key=len) for action in parser._actions if action.option_strings}
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(item) for item in value)
+    return str(value)
+
+
+def error_line(error: InputError, flags: dict[str, str] | None = None) -> str:
+    """Word a library error for the command line: name the flag, not the Python argument.
+
+    Args:
+        error: The exception raised by the library.
+        flags: Argument names to flags; default: those of the last recipe command
+            line parsed by :func:`parse_recipe_args`.
+
+    Returns:
+        One line, such as ``--hidden-units 0: every layer width must be positive``;
+        an error that names no argument (or an argument that is not a flag) keeps
+        its own message.
+    """
+    flags = _FLAGS if flags is None else flags
+    if isinstance(error, ArgumentValueError) and error.argument in flags:
+        return f"{flags[error.argument]} {_format_value(error.value)}: {error.reason}"
+    return str(error)
+
+
 def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> NoReturn:
     """Run a recipe's ``main`` as a program and exit.
 
-    A :class:`~mlrecipes.errors.UsageError` becomes one line on standard error
-    and exit status 2; Ctrl-C becomes exit status 130.
+    Bad input (any :class:`~mlrecipes.errors.InputError`) becomes one line on
+    standard error that names the flag, and exit status 2; Ctrl-C becomes exit
+    status 130. Anything else is a bug and raises with its traceback.
 
     Args:
         main: The recipe's entry point; it takes the argument list.
@@ -243,8 +281,8 @@ def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[st
     prog = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "recipe"
     try:
         main(argv)
-    except UsageError as error:
-        sys.stderr.write(f"{prog}: error: {error}\n")
+    except InputError as error:
+        sys.stderr.write(f"{prog}: error: {error_line(error)}\n")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted\n")

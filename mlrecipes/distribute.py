@@ -173,7 +173,9 @@ def resolve_strategy(
         UsageError: When the asked-for hardware or cluster is absent.
     """
     if devices is not None and requested != "mirrored":
-        raise UsageError(f"--devices {devices}: only --strategy mirrored takes a device list (got --strategy {requested})")
+        raise UsageError(
+            f"--devices {devices}: only --strategy mirrored takes a device list (got --strategy {requested})"
+        )
     tf_config = read_tf_config()
     gpus = len(tf.config.list_physical_devices("GPU"))
     kind = choose_strategy(

@@ -59,7 +59,9 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 def tf_configs(addresses: Sequence[str]) -> list[str]:
     """The ``TF_CONFIG`` of each worker of a cluster of ``addresses``."""
     cluster = {"worker": list(addresses)}
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}) for index in range(len(addresses))]
+    return [
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}) for index in range(len(addresses))
+    ]
 
 
 def _stream(prefix: str, pipe: IO[str], out: IO[str], lock: threading.Lock) -> None:
@@ -121,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             bufsize=1,
         )
         workers.append(worker)
-        thread = threading.Thread(target=_stream, args=(f"[worker {index}] ", worker.stdout, sys.stdout, lock), daemon=True)
+        thread = threading.Thread(
+            target=_stream, args=(f"[worker {index}] ", worker.stdout, sys.stdout, lock), daemon=True
+        )
         thread.start()
         streams.append(thread)
 

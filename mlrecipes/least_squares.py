@@ -33,7 +33,7 @@ KERAS_EPSILON = 1e-7
 
 @dataclasses.dataclass(frozen=True)
 class LinearFit:
-    """A fitted line (or hyperplane) $\\hat y = X w + b$ in the features' own units.
+    r"""A fitted line (or hyperplane) $\\hat y = X w + b$ in the features' own units.
 
     Attributes:
         weights: One weight per feature column, $w$, of shape ``(d,)``.
@@ -56,7 +56,7 @@ class LinearFit:
 
 
 def with_ones(features: np.ndarray) -> np.ndarray:
-    """The design matrix $\\tilde X = [X, \\mathbf{1}]$: the features and a column of ones."""
+    r"""The design matrix $\\tilde X = [X, \\mathbf{1}]$: the features and a column of ones."""
     features = np.asarray(features, dtype=np.float64)
     return np.hstack([features, np.ones((len(features), 1))])
 
@@ -78,7 +78,7 @@ def fit_least_squares(features: np.ndarray, target: np.ndarray) -> LinearFit:
 def from_standardized(
     kernel: np.ndarray, bias: float | np.ndarray, mean: np.ndarray, variance: np.ndarray
 ) -> LinearFit:
-    """Convert weights learned on standardized features back to the features' own units.
+    r"""Convert weights learned on standardized features back to the features' own units.
 
     Args:
         kernel: The weights $w'$ applied to $(x - \\mu) / \\sigma$, shape ``(d,)``

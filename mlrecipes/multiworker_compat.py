@@ -69,9 +69,11 @@ def apply() -> bool:
         for _, _, it in iterator:
             batch = next(it)
             data_batch = tree.map_structure(
-                lambda value: strategy.experimental_local_results(value)[0]
-                if isinstance(value, tf.distribute.DistributedValues)
-                else value,
+                lambda value: (
+                    strategy.experimental_local_results(value)[0]
+                    if isinstance(value, tf.distribute.DistributedValues)
+                    else value
+                ),
                 batch,
             )
             break
@@ -83,7 +85,11 @@ def apply() -> bool:
             return original_reduce(values, strategy, reduction)
 
         def _mean(value):
-            local = strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+            local = (
+                strategy.experimental_local_results(value)[0]
+                if isinstance(value, tf.distribute.DistributedValues)
+                else value
+            )
             rank = getattr(getattr(local, "shape", None), "rank", 0)
             return strategy.reduce("MEAN", value, axis=0 if rank else None)
 

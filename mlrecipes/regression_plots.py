@@ -14,11 +14,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from mlrecipes.outputs import write_with  # noqa: E402
-from mlrecipes.plots import DPI  # noqa: E402
+from mlrecipes.outputs import write_with
+from mlrecipes.plots import DPI
 
 SPLIT_COLOURS = {"train": "tab:blue", "test": "tab:orange"}
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -122,7 +122,7 @@ def loss_curve(
     test_losses: Sequence[float] | None = None,
     title: str = "",
 ) -> Path:
-    """The training loss per epoch beside the exact minimum it should reach.
+    r"""The training loss per epoch beside the exact minimum it should reach.
 
     The left panel shows the mean squared error on a log scale with the
     least-squares minimum as a dashed line (and the test rows' loss, if given);

@@ -48,7 +48,7 @@ class FitComparison:
 
     @property
     def train_mse_gap(self) -> float:
-        """Gradient descent's training MSE relative to the exact minimum: $\\mathcal{L}/\\mathcal{L}^* - 1$."""
+        r"""Gradient descent's training MSE relative to the exact minimum: $\\mathcal{L}/\\mathcal{L}^* - 1$."""
         exact = self.scores[LEAST_SQUARES]["train"].mse
         return self.scores[GRADIENT_DESCENT]["train"].mse / exact - 1 if exact > 0 else 0.0
 

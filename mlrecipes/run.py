@@ -120,7 +120,7 @@ class RecipeRun:
         self.figures: list[Path] = []
 
     @classmethod
-    def start(cls, args: argparse.Namespace, recipe: str) -> "RecipeRun":
+    def start(cls, args: argparse.Namespace, recipe: str) -> RecipeRun:
         """Seed every random generator, pick the strategy and the precision policy.
 
         Args:
@@ -241,7 +241,9 @@ class RecipeRun:
             rows = list(csv.DictReader(handle))
         columns = [name for name in (rows[0] if rows else {}) if name != "epoch"]
         # CSVLogger writes "NA" for a metric an epoch did not produce (say, no validation split).
-        history = {name: [float(row[name]) for row in rows if row.get(name) not in (None, "", "NA")] for name in columns}
+        history = {
+            name: [float(row[name]) for row in rows if row.get(name) not in (None, "", "NA")] for name in columns
+        }
         return {name: values for name, values in history.items() if values}
 
     def evaluate(self, model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:

@@ -131,7 +131,9 @@ def main(argv=None):
         return one_hot(*augment(images, labels))
 
     train = make_pipeline(data.train, args.batch_size, shuffle=True, seed=args.seed, map_batch=augment_one_hot)
-    validation = make_pipeline(data.validation, args.batch_size, map_batch=one_hot) if data.sizes["validation"] else None
+    validation = (
+        make_pipeline(data.validation, args.batch_size, map_batch=one_hot) if data.sizes["validation"] else None
+    )
     test = make_pipeline(data.test, args.batch_size, map_batch=one_hot)
     test_with_indices = make_pipeline(data.test, args.batch_size)
 

@@ -283,8 +283,10 @@ def main(argv=None):
 def predict(args):
     """Print the prediction of a finished run's model for one set of raw feature values."""
     if any(value is not None for value in (args.csv, args.target, args.features, args.data_dir)):
-        raise UsageError("--predict takes its features from the run in --model-dir; leave out --csv, --target, "
-                         "--features and --data-dir")
+        raise UsageError(
+            "--predict takes its features from the run in --model-dir; leave out --csv, --target, "
+            "--features and --data-dir"
+        )
     run = load_regression_run(args.model_dir or args.output_dir)
     try:
         value = predict_raw(run, args.predict)

@@ -100,33 +100,67 @@ def build_parser():
     )
     data = parser.add_argument_group("data")
     data.add_argument("--classes", nargs="+", metavar="NAME", help="the class folders to use (default: all)")
-    data.add_argument("--test-split", type=fraction, default=0.2, help="share of each class held out for "
-                      "testing when --data-dir has no train/ and test/ folders")
-    data.add_argument("--validation-split", type=fraction, default=0.1,
-                      help="share of each class of the training texts held out for validation")
-    data.add_argument("--bad-files", choices=BAD_FILE_POLICIES, default="skip",
-                      help="what to do with an empty, unreadable, binary or non-UTF-8 .txt file: skip it "
-                      "(counted in one warning) or stop with an error")
-    data.add_argument("--class-weight", choices=("none", "balanced"), default="none",
-                      help="balanced weighs each class's texts by N / (classes * N_class)")
+    data.add_argument(
+        "--test-split",
+        type=fraction,
+        default=0.2,
+        help="share of each class held out for testing when --data-dir has no train/ and test/ folders",
+    )
+    data.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.1,
+        help="share of each class of the training texts held out for validation",
+    )
+    data.add_argument(
+        "--bad-files",
+        choices=BAD_FILE_POLICIES,
+        default="skip",
+        help="what to do with an empty, unreadable, binary or non-UTF-8 .txt file: skip it "
+        "(counted in one warning) or stop with an error",
+    )
+    data.add_argument(
+        "--class-weight",
+        choices=("none", "balanced"),
+        default="none",
+        help="balanced weighs each class's texts by N / (classes * N_class)",
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--vocabulary-size", type=positive_int, default=12000,
-                       help="most token ids: the most frequent training words, plus padding, [UNK] and [CLS]")
-    model.add_argument("--sequence-length", type=positive_int, default=320,
-                       help="tokens per text ([CLS] included); longer texts are cut")
+    model.add_argument(
+        "--vocabulary-size",
+        type=positive_int,
+        default=12000,
+        help="most token ids: the most frequent training words, plus padding, [UNK] and [CLS]",
+    )
+    model.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        default=320,
+        help="tokens per text ([CLS] included); longer texts are cut",
+    )
     model.add_argument("--width", type=positive_int, default=64, help="size of the token vectors")
     model.add_argument("--heads", type=positive_int, default=4, help="attention heads per block")
     model.add_argument("--depth", type=positive_int, default=1, help="transformer encoder blocks")
-    model.add_argument("--intermediate-dim", type=positive_int, default=None,
-                       help="hidden units of each block's feed-forward network (default: 2 x width)")
+    model.add_argument(
+        "--intermediate-dim",
+        type=positive_int,
+        default=None,
+        help="hidden units of each block's feed-forward network (default: 2 x width)",
+    )
     model.add_argument("--dropout", type=fraction, default=0.1, help="dropout rate")
     model.add_argument("--weight-decay", type=positive_float, default=0.01, help="AdamW weight decay")
     model.add_argument("--warmup", type=fraction, default=0.1, help="share of the steps spent warming up")
     predict = parser.add_argument_group("classify texts with a trained model (instead of training)")
     predict.add_argument("--model-dir", type=Path, metavar="RUN_DIR", help="the --output-dir of a finished run")
     predict.add_argument("--predict", action="append", default=[], metavar="TEXT", help="a text (repeatable)")
-    predict.add_argument("--predict-file", action="append", default=[], type=Path, metavar="FILE",
-                         help="a UTF-8 file holding one text (repeatable)")
+    predict.add_argument(
+        "--predict-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a UTF-8 file holding one text (repeatable)",
+    )
     return parser
 
 
@@ -250,7 +284,7 @@ def predict(args):
     try:
         class_names = json.loads(metrics_path.read_text())["class_names"]
         model = keras.saving.load_model(model_path)
-    except Exception as error:  # noqa: BLE001 - a damaged run of any kind
+    except Exception as error:
         message = " ".join(str(error).split())[:200]
         raise UsageError(f"--model-dir {args.model_dir}: not a saved {RECIPE} run ({message})") from None
     probabilities = model.predict(tf.constant([text for text, _ in texts]), verbose=0)

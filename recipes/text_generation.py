@@ -136,7 +136,9 @@ def main(argv=None):
         corpus = corpus.quick()
     length = args.sequence_length
     train_windows, train_tokens, _ = window_dataset(corpus.train, length, "train")
-    validation_windows, validation_tokens, validation_characters = window_dataset(corpus.validation, length, "validation")
+    validation_windows, validation_tokens, validation_characters = window_dataset(
+        corpus.validation, length, "validation"
+    )
     test_windows, test_tokens, test_characters = window_dataset(corpus.test, length, "test")
     train = make_pipeline(train_windows, args.batch_size, shuffle=True, seed=args.seed)
     validation = make_pipeline(validation_windows, args.batch_size)

@@ -60,7 +60,7 @@ def test_shapes_dtypes_and_value_ranges_are_kept():
         labels = np.arange(10)
         out, out_labels = augment(tf.constant(batch), tf.constant(labels))
         assert out.shape == batch.shape and out.dtype == dtype
-        assert 0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 255
+        assert float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 255
         np.testing.assert_array_equal(out_labels, labels)  # labels pass through unchanged
     gray = tf.constant(images(4, size=28, channels=1))
     assert make_augmentation(3, cutout=8, fill=0)(gray, tf.zeros(4))[0].shape == (4, 28, 28, 1)
@@ -69,7 +69,7 @@ def test_shapes_dtypes_and_value_ranges_are_kept():
 
 
 def test_deterministic_under_a_seed_and_different_across_seeds_and_batches():
-    batch, other = tf.constant(images(16, seed=1)), tf.constant(images(16, seed=2))
+    batch, _other = tf.constant(images(16, seed=1)), tf.constant(images(16, seed=2))
     labels = tf.zeros(16)
     first = make_augmentation(42, cutout=8)(batch, labels)[0].numpy()
     again = make_augmentation(42, cutout=8)(batch, labels)[0].numpy()

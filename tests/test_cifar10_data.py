@@ -28,9 +28,15 @@ def cifar_folder(tmp_path):
 
 
 def test_python_folder_round_trip(cifar_folder):
-    folder, (train_images, train_labels, test_images, test_labels) = cifar_folder
+    folder, (train_images, train_labels, test_images, _test_labels) = cifar_folder
     assert sorted(path.name for path in folder.iterdir()) == [
-        "batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"
+        "batches.meta",
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
     ]
     arrays = read_python_folder(folder)
     np.testing.assert_array_equal(arrays["train_images"], train_images)

@@ -36,7 +36,9 @@ def test_generated_tf_configs():
     assert configs[0]["cluster"] == {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]}
 
 
-@pytest.mark.parametrize("spec, expected", [("cpu:2", 2), ("/gpu:0,/gpu:1", ["/gpu:0", "/gpu:1"]), ("GPU:3", ["GPU:3"])])
+@pytest.mark.parametrize(
+    "spec, expected", [("cpu:2", 2), ("/gpu:0,/gpu:1", ["/gpu:0", "/gpu:1"]), ("GPU:3", ["GPU:3"])]
+)
 def test_device_lists(spec, expected):
     assert parse_devices(spec) == expected
 
@@ -63,7 +65,10 @@ def test_devices_only_with_mirrored(tmp_path, capsys):
     "tf_config, message",
     [
         ("{bad json", "TF_CONFIG is not valid JSON"),
-        ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 5}}', "index 5 is out of range"),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 5}}',
+            "index 5 is out of range",
+        ),
     ],
 )
 def test_malformed_tf_config_is_one_line(monkeypatch, tmp_path, capsys, tf_config, message):
@@ -120,14 +125,16 @@ def test_launcher_trains_two_workers_in_sync(mnist_folder, tmp_path):
     command += ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "2", "--batch-size", "64"]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=500)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    fingerprints = dict(re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", finished.stdout))
+    fingerprints = dict(
+        re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", finished.stdout)
+    )
     assert set(fingerprints) == {"0", "1"}
     assert fingerprints["0"] == fingerprints["1"]  # both workers end with the same weights
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["strategy"] == "MultiWorkerMirroredStrategy" and metrics["replicas"] == 2
     assert metrics["weights_sha256"] == fingerprints["0"]
     assert (output / "model.keras").is_file()
-    assert not [path for path in output.rglob(".worker-*")]  # the other worker cleaned up
+    assert not list(output.rglob(".worker-*"))  # the other worker cleaned up
 
 
 def test_launcher_refuses_a_port_in_use(tmp_path):
@@ -149,7 +156,16 @@ def test_launcher_refuses_a_port_in_use(tmp_path):
 
 def test_a_failing_worker_fails_the_launch(tmp_path):
     finished = subprocess.run(
-        [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "recipes.mnist_mlp", "--data-dir", str(tmp_path / "none")],
+        [
+            sys.executable,
+            "-m",
+            "mlrecipes.launch",
+            "--workers",
+            "2",
+            "recipes.mnist_mlp",
+            "--data-dir",
+            str(tmp_path / "none"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -227,8 +243,10 @@ def test_a_cluster_with_a_killed_worker_resumes_from_its_backup(mnist_folder, tm
         lines = [line for line in resumed.stdout.splitlines() if line.startswith(f"[worker {worker}] ")]
         assert any("resuming an interrupted run after epoch 2 of 4" in line for line in lines), worker
         assert not any("Epoch 1/4" in line for line in lines) and any("Epoch 3/4" in line for line in lines)
-    fingerprints = dict(re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", resumed.stdout))
+    fingerprints = dict(
+        re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", resumed.stdout)
+    )
     assert set(fingerprints) == {"0", "1"} and fingerprints["0"] == fingerprints["1"]
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] == 2 and metrics["epochs"] == 4
-    assert not [path for path in output.rglob(".worker-*")] and not (output / "backup").exists()
+    assert not list(output.rglob(".worker-*")) and not (output / "backup").exists()

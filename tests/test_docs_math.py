@@ -9,7 +9,9 @@ with the kernel W of shape (inputs, units), as Keras stores it.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 
 import keras
 import ml_dtypes
@@ -100,7 +102,7 @@ def test_momentum_steps_match_keras_sgd():
     for nesterov in (False, True):
         variable = keras.Variable(np.zeros(1, "float32"))
         optimizer = keras.optimizers.SGD(learning_rate=eta, momentum=mu, nesterov=nesterov)
-        step = tf.function(lambda: optimizer.apply_gradients([(tf.ones(1), variable)]))
+        step = tf.function(lambda: optimizer.apply_gradients([(tf.ones(1), variable)]))  # noqa: B023 - used in this loop
         for _ in range(200):  # mu^200 < 1e-9: the geometric series has converged
             before = variable.numpy().copy()
             step()
@@ -224,7 +226,10 @@ def test_decoupled_weight_decay_matches_keras_adamw():
 
     # Plain SGD: the decoupled decay is the same update as an L2 penalty (lambda/2)||theta||^2 in the loss;
     # through Adam's scaling it is not.
-    for make, same in ((lambda **kw: keras.optimizers.SGD(0.1, **kw), True), (lambda **kw: keras.optimizers.Adam(0.1, **kw), False)):
+    for make, same in (
+        (lambda **kw: keras.optimizers.SGD(0.1, **kw), True),
+        (lambda **kw: keras.optimizers.Adam(0.1, **kw), False),
+    ):
         decayed, penalized = keras.Variable(theta.copy()), keras.Variable(theta.copy())
         make(weight_decay=lam).apply_gradients([(tf.constant(gradients[0]), decayed)])
         make().apply_gradients([(tf.constant(gradients[0] + lam * theta), penalized)])
@@ -241,9 +246,7 @@ def test_cosine_decay_matches_keras_schedule():
 
 def test_warmup_then_cosine_matches_keras_schedule():
     eta_max, total, warmup = 0.4, 120, 20
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, total - warmup, warmup_target=eta_max, warmup_steps=warmup
-    )
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, total - warmup, warmup_target=eta_max, warmup_steps=warmup)
     for t in [0, 1, 10, 19, 20, 21, 70, 119, 120, 200]:
         if t < warmup:
             expected = eta_max * t / warmup
@@ -347,7 +350,9 @@ def test_label_smoothing_matches_keras():
     np.testing.assert_allclose(q.sum(axis=1), 1.0)
     expected = -np.mean(np.sum(q * np.log(p), axis=1))
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
-    assert float(loss(one_hot(labels, classes).astype("float32"), p.astype("float32"))) == pytest.approx(expected, rel=1e-5)
+    assert float(loss(one_hot(labels, classes).astype("float32"), p.astype("float32"))) == pytest.approx(
+        expected, rel=1e-5
+    )
     # Per example, d L / d z = p - q: zero exactly where p = q, at finite logits.
     logits = tf.Variable(np.log(p).astype("float32"))
     summed = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing, from_logits=True, reduction="sum")
@@ -498,6 +503,7 @@ def test_r2_score_matches_keras():
     x, y = regression_data(n=64)
     prediction = x @ np.array([0.4, -2.2, 29.0]) + 3.0
     r2 = 1 - np.sum((y - prediction) ** 2) / np.sum((y - y.mean()) ** 2)
+
     def keras_r2(prediction):
         metric = keras.metrics.R2Score()
         metric.update_state(y[:, None].astype("float32"), prediction[:, None].astype("float32"))
@@ -604,7 +610,9 @@ def test_convolution_is_cross_correlation():
     out = single(x[:, :, :, :1]).numpy()[0, :, :, 0]
     kernel = single.get_weights()[0][:, :, 0, 0]
     np.testing.assert_allclose(out, signal.correlate2d(x[0, :, :, 0], kernel, mode="valid"), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(out, signal.convolve2d(x[0, :, :, 0], kernel[::-1, ::-1], mode="valid"), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        out, signal.convolve2d(x[0, :, :, 0], kernel[::-1, ::-1], mode="valid"), rtol=1e-4, atol=1e-5
+    )
     assert not np.allclose(out, signal.convolve2d(x[0, :, :, 0], kernel, mode="valid"), atol=1e-3)
     # 'same' padding = zero padding, then the same sum.
     same = keras.layers.Conv2D(2, 3, padding="same")
@@ -680,7 +688,9 @@ def test_receptive_field_of_a_stack(stack):
     if stack == [("conv", 3, 1)] * 3:
         assert r == 7 == receptive_field([(7, 1)])
         channels = 8
-        three = keras.Sequential([keras.Input((9, 9, channels))] + [keras.layers.Conv2D(channels, 3, use_bias=False) for _ in range(3)])
+        three = keras.Sequential(
+            [keras.Input((9, 9, channels))] + [keras.layers.Conv2D(channels, 3, use_bias=False) for _ in range(3)]
+        )
         one = keras.Sequential([keras.Input((9, 9, channels)), keras.layers.Conv2D(channels, 7, use_bias=False)])
         assert (three.count_params(), one.count_params()) == (27 * channels**2, 49 * channels**2)
     if stack == [("conv", 3, 1), ("conv", 3, 1)]:
@@ -722,7 +732,9 @@ def test_batch_normalization_training_and_inference():
     eps, momentum = 1e-3, 0.99
 
     inference = layer(x, training=False).numpy()
-    np.testing.assert_allclose(inference, gamma * (x - moving_mean) / np.sqrt(moving_var + eps) + beta, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        inference, gamma * (x - moving_mean) / np.sqrt(moving_var + eps) + beta, rtol=1e-4, atol=1e-5
+    )
 
     training = layer(x, training=True).numpy()
     mu_b = x.mean(axis=(0, 1, 2))
@@ -739,7 +751,10 @@ def test_batch_normalization_training_and_inference():
     np.testing.assert_allclose(layer.moving_mean.numpy(), momentum * mean_before + (1 - momentum) * mu_b, rtol=1e-5)
     running_mean, running_var = layer.moving_mean.numpy(), layer.moving_variance.numpy()
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, rtol=1e-4, atol=1e-4
+        model.predict(x, verbose=0),
+        gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta,
+        rtol=1e-4,
+        atol=1e-4,
     )
 
 
@@ -854,7 +869,9 @@ def test_padding_mask_and_masked_mean():
     # The real positions do not depend on what the padding holds.
     other = x.copy()
     other[0, real:] = 100.0
-    np.testing.assert_allclose(layer(other, other, attention_mask=mask[None]).numpy()[0, :real], expected[0, :real], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        layer(other, other, attention_mask=mask[None]).numpy()[0, :real], expected[0, :real], rtol=1e-4, atol=1e-5
+    )
     # Mean over the n real tokens only.
     pooled = keras.layers.GlobalAveragePooling1D()(x, mask=keys_allowed[None]).numpy()[0]
     np.testing.assert_allclose(pooled, x[0, :real].mean(axis=0), rtol=1e-5)
@@ -910,7 +927,10 @@ def test_multi_head_attention_matches_keras():
     # Without a mask, self-attention is permutation-equivariant: permuted rows in, permuted rows out.
     permutation = np.array([3, 0, 4, 1, 2])
     np.testing.assert_allclose(
-        layer(xq[:, permutation], xq[:, permutation]).numpy(), layer(xq, xq).numpy()[:, permutation], rtol=1e-4, atol=1e-5
+        layer(xq[:, permutation], xq[:, permutation]).numpy(),
+        layer(xq, xq).numpy()[:, permutation],
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 
@@ -920,7 +940,9 @@ def test_layer_normalization_matches_keras():
     layer = keras.layers.LayerNormalization()  # epsilon 1e-3
     layer.build(x.shape)
     gamma, beta = random_weights(layer, 24)
-    np.testing.assert_allclose(layer(x).numpy(), layer_norm(x.astype("float64"), gamma, beta, 1e-3), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        layer(x).numpy(), layer_norm(x.astype("float64"), gamma, beta, 1e-3), rtol=1e-4, atol=1e-5
+    )
 
 
 def feed_forward(x, w1, b1, w2, b2):
@@ -934,7 +956,11 @@ def named_weights(layer: keras.layers.Layer, seed: int) -> dict[str, np.ndarray]
 
 
 def attention_weights(weights: dict[str, np.ndarray], name: str) -> list[np.ndarray]:
-    return [weights[f"{name}/{part}/{kind}"] for part in ("query", "key", "value", "attention_output") for kind in ("kernel", "bias")]
+    return [
+        weights[f"{name}/{part}/{kind}"]
+        for part in ("query", "key", "value", "attention_output")
+        for kind in ("kernel", "bias")
+    ]
 
 
 def test_transformer_encoder_layer_matches_keras_hub():
@@ -960,7 +986,9 @@ def test_transformer_encoder_layer_matches_keras_hub():
     assert eps == 1e-5 and keras.layers.LayerNormalization().epsilon == 1e-3
     # Without positions the encoder ignores order: permuted rows in, permuted rows out.
     permutation = np.array([2, 4, 0, 1, 3])
-    np.testing.assert_allclose(encoder(x[:, permutation]).numpy(), encoder(x).numpy()[:, permutation], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        encoder(x[:, permutation]).numpy(), encoder(x).numpy()[:, permutation], rtol=1e-4, atol=1e-4
+    )
 
     # Pre-LN (normalize_first=True): H = X + MHA(LN(X)), Y = H + FFN(LN(H)).
     pre = keras_hub.layers.TransformerEncoder(intermediate_dim=d_ff, num_heads=heads, normalize_first=True)
@@ -1080,6 +1108,7 @@ def test_shuffle_buffer_bounds_how_far_an_element_moves():
     assert list(tf.data.Dataset.range(n).shuffle(1).as_numpy_iterator()) == list(range(n))
     firsts = {int(next(iter(tf.data.Dataset.range(n).shuffle(n, seed=s)))) for s in range(8)}
     assert max(firsts) > buffer
+
     # Seeded: a new order every epoch, and the same orders from every copy of the pipeline (every worker).
     def two_epochs():
         shuffled = tf.data.Dataset.range(n).shuffle(n, seed=7)
@@ -1094,7 +1123,7 @@ def test_shard_gives_every_wth_element():
     shards = [list(tf.data.Dataset.range(n).shard(workers, w).as_numpy_iterator()) for w in range(workers)]
     for w, shard in enumerate(shards):
         assert shard == [i for i in range(n) if i % workers == w]
-    assert sorted(sum(shards, [])) == list(range(n))
+    assert sorted(functools.reduce(operator.iadd, shards, [])) == list(range(n))
     policy = make_pipeline(tf.data.Dataset.range(n), 4).options().experimental_distribute.auto_shard_policy
     assert policy == tf.data.experimental.AutoShardPolicy.DATA
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import write_mnist_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +25,9 @@ DOCS = ROOT / "docs"
 RECIPES = sorted(path.stem for path in (ROOT / "recipes").glob("*.py") if not path.name.startswith("_"))
 PAGES = sorted(path for path in DOCS.rglob("*.md") if "hooks" not in path.relative_to(DOCS).parts)
 TEST_REFERENCE = re.compile(r"\btests/(test_\w+\.py)::(test_\w+)")
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```+)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
+)
 
 
 def page_name(path: Path) -> str:
@@ -46,14 +47,20 @@ def has_formulas(markdown: str) -> bool:
 
 def python_blocks(markdown: str) -> list[str]:
     """The page's ```python blocks, in order, dedented (blocks inside list items are indented)."""
-    return [textwrap.dedent(match["body"]) for match in FENCE.finditer(markdown) if match["info"].strip().startswith("python")]
+    return [
+        textwrap.dedent(match["body"])
+        for match in FENCE.finditer(markdown)
+        if match["info"].strip().startswith("python")
+    ]
 
 
 @functools.cache
 def defined_tests(test_file: str) -> frozenset[str]:
     """The test functions a file in tests/ defines."""
     tree = ast.parse((ROOT / "tests" / test_file).read_text(encoding="utf-8"))
-    return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
+    return frozenset(
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    )
 
 
 # --- Pages and references ---
@@ -71,7 +78,9 @@ def test_every_recipe_has_a_page_rendered_from_its_source(recipe):
 def test_pages_with_formulas_name_the_tests_that_prove_them():
     formula_pages = [path for path in PAGES if has_formulas(path.read_text(encoding="utf-8"))]
     assert any(page_name(path).startswith("concepts/") for path in formula_pages)
-    unproven = [page_name(path) for path in formula_pages if not TEST_REFERENCE.search(path.read_text(encoding="utf-8"))]
+    unproven = [
+        page_name(path) for path in formula_pages if not TEST_REFERENCE.search(path.read_text(encoding="utf-8"))
+    ]
     assert not unproven, f"pages with formulas that name no test (tests/test_x.py::test_y): {unproven}"
 
 
@@ -186,7 +195,13 @@ def prepare_saving_guide(folder: Path) -> None:
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     rng = np.random.default_rng(0)
-    model.fit(rng.integers(0, 256, (128, 28, 28, 1)).astype("uint8"), rng.integers(0, 10, 128), batch_size=32, epochs=1, verbose=0)
+    model.fit(
+        rng.integers(0, 256, (128, 28, 28, 1)).astype("uint8"),
+        rng.integers(0, 10, 128),
+        batch_size=32,
+        epochs=1,
+        verbose=0,
+    )
     (folder / "runs" / "mnist_mlp").mkdir(parents=True)
     model.save(folder / "runs" / "mnist_mlp" / "model.keras")
     write_mnist_folder(folder / "fashion-mnist", train=10, test=20)
@@ -195,7 +210,9 @@ def prepare_saving_guide(folder: Path) -> None:
 def prepare_copying_guide(folder: Path, keras_home: Path) -> None:
     """my-data.npz for load_my_data, and Keras' download cache of Fashion-MNIST (small, fake)."""
     rng = np.random.default_rng(0)
-    np.savez(folder / "my-data.npz", images=rng.integers(0, 256, (100, 28, 28, 1)).astype("uint8"), labels=np.arange(100) % 3)
+    np.savez(
+        folder / "my-data.npz", images=rng.integers(0, 256, (100, 28, 28, 1)).astype("uint8"), labels=np.arange(100) % 3
+    )
     write_mnist_folder(keras_home / "datasets" / "fashion-mnist", train=5600, test=200)
 
 
@@ -221,7 +238,11 @@ def snippet_runs(tmp_path_factory):
         for name in SNIPPET_PAGES
     ]
     commands = [
-        {"name": "saved_model_cli", "dir": str(folders["guides/saving-and-exporting.md"]), "argv": saved_model_cli_command()}
+        {
+            "name": "saved_model_cli",
+            "dir": str(folders["guides/saving-and-exporting.md"]),
+            "argv": saved_model_cli_command(),
+        }
     ]
     (base / "pages.json").write_text(json.dumps(pages))
     (base / "commands.json").write_text(json.dumps(commands))

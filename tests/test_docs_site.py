@@ -128,7 +128,9 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def served_site(site):
     if site["build"].returncode != 0:
         pytest.fail("the site did not build; see test_site_builds_strictly_in_under_a_minute")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site["dir"])))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site["dir"]))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -138,8 +140,13 @@ def served_site(site):
 
 def find_browser() -> tuple[str, str]:
     """The Chromium binary and chromedriver, or skip saying what is missing."""
-    chromium = next((path for path in ("/usr/lib/chromium/chromium", shutil.which("chromium")) if path and Path(path).is_file()), None)
-    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").is_file() else None)
+    chromium = next(
+        (path for path in ("/usr/lib/chromium/chromium", shutil.which("chromium")) if path and Path(path).is_file()),
+        None,
+    )
+    driver = shutil.which("chromedriver") or (
+        "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").is_file() else None
+    )
     if not chromium or not driver:
         message = "headless Chromium is not installed: apt-get install chromium chromium-driver"
         if os.environ.get("MLRECIPES_REQUIRE_BROWSER"):  # set by .ci/run, which installs it
@@ -152,7 +159,9 @@ def find_browser() -> tuple[str, str]:
 def chromium_driver():
     """A headless Chromium driven by selenium, with a fresh profile; skips without them."""
     chromium, driver_path = find_browser()
-    webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is not installed: pip install selenium")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="the selenium package is not installed: pip install selenium"
+    )
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -41,7 +41,9 @@ def test_figures_are_png_files(tmp_path):
         tmp_path / "curves.png",
     )
     images = np.random.default_rng(0).integers(0, 255, (7, 28, 28, 1))
-    grid = plots.prediction_grid(images, [0, 1, 2, 0, 1, 2, 0], [0, 1, 1, 0, 1, 2, 2], ["a", "b", "c"], tmp_path / "grid.png")
+    grid = plots.prediction_grid(
+        images, [0, 1, 2, 0, 1, 2, 0], [0, 1, 1, 0, 1, 2, 2], ["a", "b", "c"], tmp_path / "grid.png"
+    )
     matrix = plots.confusion_matrix(np.array([[5, 1], [2, 7]]), ["cat", "dog"], tmp_path / "cm.png")
     for path in (curves, grid, matrix):
         assert path.read_bytes()[:8] == PNG

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-
 from conftest import FASHION_MNIST, write_mnist_folder
+
 from mlrecipes.data import load_mnist, make_pipeline
 from mlrecipes.data.idx import write_idx
 from mlrecipes.errors import DataUnavailableError, UsageError
@@ -49,7 +49,9 @@ def test_empty_folder_names_the_expected_files(tmp_path):
 
 def test_wrong_files_are_refused(mnist_folder):
     # Labels in place of images.
-    (mnist_folder / "train-images-idx3-ubyte.gz").write_bytes((mnist_folder / "train-labels-idx1-ubyte.gz").read_bytes())
+    (mnist_folder / "train-images-idx3-ubyte.gz").write_bytes(
+        (mnist_folder / "train-labels-idx1-ubyte.gz").read_bytes()
+    )
     with pytest.raises(UsageError, match="expected 28x28 uint8 images"):
         load_mnist("mnist", data_dir=mnist_folder)
 

@@ -88,7 +88,9 @@ def test_prompt_longer_than_the_context_is_refused(saved_pattern_model):
         generate_text(saved_pattern_model, "x" * 17, max_new_tokens=4, sampler=make_sampler("greedy"))
     with pytest.raises(UsageError, match="empty"):
         generate_text(saved_pattern_model, "", max_new_tokens=4, sampler=make_sampler("greedy"))
-    assert generate_text(saved_pattern_model, "x" * 16, max_new_tokens=2, sampler=make_sampler("greedy")).startswith("x" * 16)
+    assert generate_text(saved_pattern_model, "x" * 16, max_new_tokens=2, sampler=make_sampler("greedy")).startswith(
+        "x" * 16
+    )
 
 
 @pytest.mark.parametrize("name, options", [("beam", {}), ("top_p", {"p": 0.0}), ("greedy", {"temperature": 0.0})])

@@ -40,7 +40,7 @@ def test_width_depth_classes_and_shapes():
 def test_residual_blocks_add_their_input():
     model = build_resnet((8, 8, 3), 2, stem_filters=4, stage_filters=(4,), blocks_per_stage=(1,), batch_norm=False)
     add = model.get_layer("stage1_block1_add")
-    assert [tensor.name for tensor in add.input][0] == model.get_layer("stage1_relu").output.name
+    assert next(tensor.name for tensor in add.input) == model.get_layer("stage1_relu").output.name
     for layer in model.layers:  # zero the residual branch: the block must pass its input through
         if layer.name.startswith("stage1_block1_b_conv"):
             layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])

@@ -16,7 +16,9 @@ SOURCE, TARGET, VOCABULARY = 12, 8, 256
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    return build_seq2seq(VOCABULARY, VOCABULARY, SOURCE, TARGET, width=16, num_heads=2, encoder_depth=1, decoder_depth=2)
+    return build_seq2seq(
+        VOCABULARY, VOCABULARY, SOURCE, TARGET, width=16, num_heads=2, encoder_depth=1, decoder_depth=2
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,9 @@ def test_decoder_is_causal(model, batch):
 
 def test_saved_model_gives_the_same_outputs(model, batch, tmp_path):
     model.save(tmp_path / "seq2seq.keras")
-    np.testing.assert_allclose(logits(keras.saving.load_model(tmp_path / "seq2seq.keras"), batch), logits(model, batch), atol=1e-6)
+    np.testing.assert_allclose(
+        logits(keras.saving.load_model(tmp_path / "seq2seq.keras"), batch), logits(model, batch), atol=1e-6
+    )
 
 
 def copy_model(inputs, training=False):

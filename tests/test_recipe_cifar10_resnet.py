@@ -43,7 +43,14 @@ def cifar_folder(tmp_path):
 def test_quick_run_writes_every_output_and_a_model_that_takes_raw_pixels(cifar_folder, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--data-dir", str(cifar_folder), "--output-dir", str(output), *SMALL]) == 0
-    for name in ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "predictions.png", "confusion_matrix.png"]:
+    for name in [
+        "model.keras",
+        "metrics.json",
+        "history.csv",
+        "learning_curves.png",
+        "predictions.png",
+        "confusion_matrix.png",
+    ]:
         assert (output / name).is_file(), name
     assert not (output / "backup").exists()
     metrics = json.loads((output / "metrics.json").read_text())
@@ -51,7 +58,18 @@ def test_quick_run_writes_every_output_and_a_model_that_takes_raw_pixels(cifar_f
     assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["width"] == 0.125
     assert metrics["data_source"] == str(cifar_folder)
     assert metrics["config"]["label_smoothing"] == 0.2 and metrics["config"]["cutout"] == 8
-    assert set(metrics["per_class"]) == {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+    assert set(metrics["per_class"]) == {
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    }
     assert sum(value["support"] for value in metrics["per_class"].values()) == 100  # the whole test split
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(metrics["history"])
     assert "test accuracy" in capsys.readouterr().out
@@ -68,8 +86,24 @@ def test_quick_run_writes_every_output_and_a_model_that_takes_raw_pixels(cifar_f
 def test_learns_with_more_epochs(cifar_folder, tmp_path):
     """Augmentation, smoothing and the schedule still let a tiny network learn the toy classes."""
     output = tmp_path / "run"
-    argv = ["--data-dir", str(cifar_folder), "--output-dir", str(output), "--width", "0.125", "--batch-size", "32",
-            "--epochs", "6", "--warmup-epochs", "1", "--learning-rate", "0.1", "--validation-size", "0"]
+    argv = [
+        "--data-dir",
+        str(cifar_folder),
+        "--output-dir",
+        str(output),
+        "--width",
+        "0.125",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "6",
+        "--warmup-epochs",
+        "1",
+        "--learning-rate",
+        "0.1",
+        "--validation-size",
+        "0",
+    ]
     assert exit_status(argv) == 0
     metrics = json.loads((output / "metrics.json").read_text())
     assert "val_loss" not in metrics["history"]  # --validation-size 0: no validation split
@@ -146,7 +180,15 @@ def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
 def test_as_a_program_bad_input_gives_no_traceback(cifar_folder, tmp_path):
     (cifar_folder / "data_batch_1").write_bytes(b"garbage")
     finished = subprocess.run(
-        [sys.executable, "-m", "recipes.cifar10_resnet", "--data-dir", str(cifar_folder), "--output-dir", str(tmp_path / "run")],
+        [
+            sys.executable,
+            "-m",
+            "recipes.cifar10_resnet",
+            "--data-dir",
+            str(cifar_folder),
+            "--output-dir",
+            str(tmp_path / "run"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,13 +8,20 @@ import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-
 from conftest import FASHION_MNIST
+
 from mlrecipes.cli import run_recipe
 from mlrecipes.data.idx import read_idx
 from recipes import fashion_mnist_cnn
 
-OUTPUTS = ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "predictions.png", "confusion_matrix.png"]
+OUTPUTS = [
+    "model.keras",
+    "metrics.json",
+    "history.csv",
+    "learning_curves.png",
+    "predictions.png",
+    "confusion_matrix.png",
+]
 # Narrow blocks and small batches: a few seconds on a CPU.
 SMALL = ["--quick", "--filters", "8", "16", "--dense-units", "16", "--batch-size", "32"]
 
@@ -47,7 +54,10 @@ def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
 def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_folder, tmp_path):
     """Defaults: conv 32 -> pool -> conv 64 -> pool ("same" padding) -> 3,136 features -> dense 128 -> 10 classes."""
     output = tmp_path / "run"
-    assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "64"]) == 0
+    assert (
+        exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "64"])
+        == 0
+    )
     model = keras.saving.load_model(output / "model.keras")
     assert model.name == "fashion_mnist_cnn"
     assert model.get_layer("block1_pool").output.shape == (None, 14, 14, 32)
@@ -70,8 +80,21 @@ def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_fo
 def test_learns_the_toy_classes_with_a_few_epochs(mnist_folder, tmp_path):
     """Enough steps (136) for batch normalization's running averages to settle."""
     output = tmp_path / "run"
-    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--filters", "8", "16", "--dense-units", "16",
-            "--batch-size", "16", "--epochs", "4"]
+    argv = [
+        "--data-dir",
+        str(mnist_folder),
+        "--output-dir",
+        str(output),
+        "--filters",
+        "8",
+        "16",
+        "--dense-units",
+        "16",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "4",
+    ]
     assert exit_status(argv) == 0
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
@@ -124,7 +147,19 @@ def test_bad_flags(flags, message, tmp_path, capsys):
 
 def test_too_many_blocks_for_28x28_images_is_one_line(mnist_folder, tmp_path, capsys):
     output = tmp_path / "run"
-    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--filters", "8", "8", "8", "8", "8"]
+    argv = [
+        "--data-dir",
+        str(mnist_folder),
+        "--output-dir",
+        str(output),
+        "--quick",
+        "--filters",
+        "8",
+        "8",
+        "8",
+        "8",
+        "8",
+    ]
     assert exit_status(argv) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
@@ -151,7 +186,15 @@ def test_bad_data_folders(damage, mnist_folder, tmp_path, capsys):
 def test_as_a_program_bad_input_gives_no_traceback(mnist_folder, tmp_path):
     (mnist_folder / "t10k-labels-idx1-ubyte.gz").unlink()
     finished = subprocess.run(
-        [sys.executable, "-m", "recipes.fashion_mnist_cnn", "--data-dir", str(mnist_folder), "--output-dir", str(tmp_path / "run")],
+        [
+            sys.executable,
+            "-m",
+            "recipes.fashion_mnist_cnn",
+            "--data-dir",
+            str(mnist_folder),
+            "--output-dir",
+            str(tmp_path / "run"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

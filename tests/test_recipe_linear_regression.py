@@ -16,15 +16,31 @@ from mlrecipes.data.tables import embedded_table, regression_data
 from mlrecipes.least_squares import fit_least_squares, regression_metrics
 from recipes import linear_regression
 
-OUTPUTS = ["model.keras", "metrics.json", "history.csv", "fitted_line.png", "loss_curve.png", "residuals.png",
-           "learning_curves.png"]
+OUTPUTS = [
+    "model.keras",
+    "metrics.json",
+    "history.csv",
+    "fitted_line.png",
+    "loss_curve.png",
+    "residuals.png",
+    "learning_curves.png",
+]
 
 HOUSES = "area,rooms,pool,price\n" + "".join(
     f"{area},{rooms},{pool},{price}\n"
     for area, rooms, pool, price in [
-        (50, 3, "no", 122000), (80, 2, "yes", 174000), (60, 4, "yes", 163500), (45, 2, "no", 99500),
-        (120, 3, "yes", 246500), (70, 1, "no", 134000), (95, 4, "yes", 213000), (55, 1, "no", 107500),
-        (100, 2, "no", 190000), (65, 3, "yes", 161000), (85, 4, "no", 181500), (75, 2, "yes", 166000),
+        (50, 3, "no", 122000),
+        (80, 2, "yes", 174000),
+        (60, 4, "yes", 163500),
+        (45, 2, "no", 99500),
+        (120, 3, "yes", 246500),
+        (70, 1, "no", 134000),
+        (95, 4, "yes", 213000),
+        (55, 1, "no", 107500),
+        (100, 2, "no", 190000),
+        (65, 3, "yes", 161000),
+        (85, 4, "no", 181500),
+        (75, 2, "yes", 166000),
     ]
 )
 
@@ -128,8 +144,20 @@ def test_csv_with_several_features_and_a_yes_no_column(tmp_path):
     csv = tmp_path / "houses.csv"
     csv.write_text(HOUSES)
     output = tmp_path / "run"
-    argv = ["--csv", str(csv), "--target", "price", "--features", "area", "rooms", "pool", "--test-fraction", "0.25",
-            "--output-dir", str(output)]
+    argv = [
+        "--csv",
+        str(csv),
+        "--target",
+        "price",
+        "--features",
+        "area",
+        "rooms",
+        "pool",
+        "--test-fraction",
+        "0.25",
+        "--output-dir",
+        str(output),
+    ]
     status, out, err = run(argv)
     assert status == 0, err
     assert (output / "predicted_vs_actual.png").is_file() and not (output / "fitted_line.png").exists()
@@ -150,8 +178,20 @@ def test_missing_values_are_dropped_with_a_counted_warning(tmp_path):
     csv = tmp_path / "gaps.csv"
     csv.write_text(HOUSES + "NA,2,no,99000\n77,,yes,150000\n")
     output = tmp_path / "run"
-    argv = ["--csv", str(csv), "--target", "price", "--features", "area", "rooms", "--drop-missing", "--epochs", "2",
-            "--output-dir", str(output)]
+    argv = [
+        "--csv",
+        str(csv),
+        "--target",
+        "price",
+        "--features",
+        "area",
+        "rooms",
+        "--drop-missing",
+        "--epochs",
+        "2",
+        "--output-dir",
+        str(output),
+    ]
     status, _, err = run(argv)
     assert status == 0, err
     assert "warning: dropped 2 of 14 rows with missing values (area: 1, rooms: 1)" in err
@@ -164,10 +204,14 @@ BAD_INPUT = [
     (["--csv", "{houses}", "--target", "price", "--features", "area", "size"], r"feature column 'size' is not in"),
     (["--features", "lotsize", "bedroom"], r"feature column 'bedroom' is not in the embedded windsor-housing\.csv"),
     (["--csv", "{names}", "--target", "price", "--features", "owner"], r"'owner' cannot be encoded: 40 different"),
-    (["--csv", "{gaps}", "--target", "price", "--features", "area"],
-     r"1 row\(s\) have missing values \(area: 1; first on line 14\)"),
-    (["--csv", "{tiny}", "--target", "price", "--features", "area", "rooms", "--test-fraction", "0"],
-     r"2 training rows for 2 feature column\(s\) \(area, rooms\): a linear fit needs at least 3"),
+    (
+        ["--csv", "{gaps}", "--target", "price", "--features", "area"],
+        r"1 row\(s\) have missing values \(area: 1; first on line 14\)",
+    ),
+    (
+        ["--csv", "{tiny}", "--target", "price", "--features", "area", "rooms", "--test-fraction", "0"],
+        r"2 training rows for 2 feature column\(s\) \(area, rooms\): a linear fit needs at least 3",
+    ),
     (["--csv", "{houses}"], r"name the columns to use with --target"),
     (["--learning-rate", "1.5"], r"--learning-rate 1\.5: gradient descent diverges at 1 and above"),
     (["--test-fraction", "0.0005"], r"--test-fraction 0\.0005 of 546 rows holds out no row"),
@@ -189,7 +233,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, argv, messag
     before = sorted(tmp_path.iterdir())
     output = tmp_path / "run"
     argv = [part.format(tmp=tmp_path, houses=houses, names=names, gaps=gaps, tiny=tiny) for part in argv]
-    status, out, err = run([*argv, "--output-dir", str(output)])
+    status, _out, err = run([*argv, "--output-dir", str(output)])
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
@@ -198,8 +242,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, argv, messag
 
 def test_command_line_error_is_one_line_without_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "recipes.linear_regression", "--csv", str(tmp_path / "missing.csv"), "--target", "y",
-         "--features", "x", "--output-dir", str(tmp_path / "run")],
+        [
+            sys.executable,
+            "-m",
+            "recipes.linear_regression",
+            "--csv",
+            str(tmp_path / "missing.csv"),
+            "--target",
+            "y",
+            "--features",
+            "x",
+            "--output-dir",
+            str(tmp_path / "run"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

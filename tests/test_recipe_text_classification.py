@@ -21,11 +21,11 @@ from recipes import text_classification
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = ["--width", "16", "--heads", "2", "--sequence-length", "24", "--vocabulary-size", "200"]
 TOPICS = {
-    "business": "shares market profit bank economy investors prices sales".split(),
-    "sport": "goal match team coach league striker cup season".split(),
-    "tech": "phone software chip internet users computer network games".split(),
+    "business": ["shares", "market", "profit", "bank", "economy", "investors", "prices", "sales"],
+    "sport": ["goal", "match", "team", "coach", "league", "striker", "cup", "season"],
+    "tech": ["phone", "software", "chip", "internet", "users", "computer", "network", "games"],
 }
-COMMON = "the a said on in year new people".split()
+COMMON = ["the", "a", "said", "on", "in", "year", "new", "people"]
 
 
 def write_corpus(folder: Path, counts: dict[str, int], seed: int = 0) -> Path:
@@ -92,8 +92,16 @@ def test_saved_model_classifies_raw_strings(quick_run):
 def test_predict_from_a_saved_run(quick_run, tmp_path, capsys):
     _, output, _ = quick_run
     (tmp_path / "news.txt").write_text("The striker scored a goal in the cup match.\n", encoding="utf-8")
-    argv = ["--model-dir", str(output), "--predict", "Shares  and\nprices fell", "--predict", "",
-            "--predict-file", str(tmp_path / "news.txt")]
+    argv = [
+        "--model-dir",
+        str(output),
+        "--predict",
+        "Shares  and\nprices fell",
+        "--predict",
+        "",
+        "--predict-file",
+        str(tmp_path / "news.txt"),
+    ]
     assert exit_status(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
@@ -108,7 +116,11 @@ def test_predict_in_a_fresh_process(quick_run):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(
         [sys.executable, "-m", "recipes.text_classification", "--model-dir", str(output), "--predict", "a late goal"],
-        cwd=REPO, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     name, probability, text = result.stdout.strip().split("\t")
@@ -118,8 +130,21 @@ def test_predict_in_a_fresh_process(quick_run):
 def test_class_weight_balanced_on_an_imbalanced_corpus(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"business": 60, "sport": 20, "tech": 10}, seed=1)
     output = tmp_path / "run"
-    argv = ["--data-dir", str(corpus), "--output-dir", str(output), "--class-weight", "balanced",
-            "--epochs", "8", "--batch-size", "8", "--learning-rate", "3e-3", *TINY_MODEL]
+    argv = [
+        "--data-dir",
+        str(corpus),
+        "--output-dir",
+        str(output),
+        "--class-weight",
+        "balanced",
+        "--epochs",
+        "8",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3",
+        *TINY_MODEL,
+    ]
     assert exit_status(argv) == 0
     metrics = json.loads((output / "metrics.json").read_text())
     # 48 / 16 / 8 texts are left after the 20% test hold-out; 10% of those (rounded) validate.
@@ -203,8 +228,13 @@ def test_bad_prediction_input(argv, message, quick_run, tmp_path, capsys):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model.keras").write_bytes(b"not a zip file")
     (tmp_path / "broken" / "metrics.json").write_text("{}")
-    places = {"empty": tmp_path / "empty", "missing": tmp_path / "missing", "run": quick_run[1],
-              "latin1": tmp_path / "latin1.txt", "broken": tmp_path / "broken"}
+    places = {
+        "empty": tmp_path / "empty",
+        "missing": tmp_path / "missing",
+        "run": quick_run[1],
+        "latin1": tmp_path / "latin1.txt",
+        "broken": tmp_path / "broken",
+    }
     argv = [arg.format(**places) for arg in argv]
     assert exit_status(argv) == 2
     captured = capsys.readouterr()

@@ -35,14 +35,23 @@ def run(argv):
 def interrupt_at(monkeypatch, epoch):
     original = mlrecipes.run.standard_callbacks
     monkeypatch.setattr(
-        mlrecipes.run, "standard_callbacks", lambda *a, **k: original(*a, **k) + [InterruptAfterEpoch(epoch)]
+        mlrecipes.run, "standard_callbacks", lambda *a, **k: [*original(*a, **k), InterruptAfterEpoch(epoch)]
     )
     return original
 
 
 @pytest.fixture
 def argv(mnist_folder, tmp_path):
-    return ["--data-dir", str(mnist_folder), "--output-dir", str(tmp_path / "run"), "--epochs", "4", "--batch-size", "64"]
+    return [
+        "--data-dir",
+        str(mnist_folder),
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--epochs",
+        "4",
+        "--batch-size",
+        "64",
+    ]
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(monkeypatch, argv, tmp_path, capsys):
@@ -66,7 +75,7 @@ def test_restart_ignores_the_backup(monkeypatch, argv, tmp_path, capsys):
     assert run(argv) == 130
     monkeypatch.setattr(mlrecipes.run, "standard_callbacks", original)
     capsys.readouterr()
-    assert run(argv + ["--restart"]) == 0
+    assert run([*argv, "--restart"]) == 0
     assert "resuming" not in capsys.readouterr().out
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] == 0 and len(metrics["history"]["loss"]) == 4
@@ -76,7 +85,7 @@ def test_deterministic_runs_give_the_same_weights(argv, tmp_path):
     weights = []
     for name in ("a", "b"):
         output = tmp_path / name
-        flags = argv[:-6] + ["--output-dir", str(output), "--epochs", "2", "--batch-size", "64", "--deterministic"]
+        flags = [*argv[:-6], "--output-dir", str(output), "--epochs", "2", "--batch-size", "64", "--deterministic"]
         assert run(flags) == 0
         weights.append(keras.saving.load_model(output / "model.keras").get_weights())
     for first, second in zip(*weights):

@@ -39,8 +39,14 @@ def test_column_kinds(tmp_path):
     table = read_table(write(tmp_path, HOUSES))
     assert table.rows == 5 and list(table.columns) == ["id", "price", "area", "pool", "zone", "owner"]
     kinds = {name: column.kind for name, column in table.columns.items()}
-    assert kinds == {"id": NUMERIC, "price": NUMERIC, "area": NUMERIC, "pool": CATEGORICAL, "zone": CATEGORICAL,
-                     "owner": CATEGORICAL}
+    assert kinds == {
+        "id": NUMERIC,
+        "price": NUMERIC,
+        "area": NUMERIC,
+        "pool": CATEGORICAL,
+        "zone": CATEGORICAL,
+        "owner": CATEGORICAL,
+    }
     assert table.columns["pool"].levels == ("no", "yes")
 
 
@@ -80,7 +86,9 @@ def test_categorical_is_one_hot_with_the_first_level_as_reference(tmp_path):
     assert data.feature_names == ("zone=north", "zone=south")  # "east" is the reference
     np.testing.assert_array_equal(data.features, [[1, 0], [0, 1], [0, 0], [1, 0], [0, 1]])
     assert data.encodings[0].to_dict() == {
-        "column": "zone", "kind": CATEGORICAL, "levels": ["east", "north", "south"],
+        "column": "zone",
+        "kind": CATEGORICAL,
+        "levels": ["east", "north", "south"],
         "names": ["zone=north", "zone=south"],
     }
 

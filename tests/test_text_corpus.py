@@ -36,7 +36,7 @@ def test_windows_are_the_bytes_and_the_next_bytes():
 
 
 def test_characters_are_counted_not_bytes():
-    ids = np.frombuffer("héllo €".encode("utf-8"), dtype=np.uint8).astype(np.int32)
+    ids = np.frombuffer("héllo €".encode(), dtype=np.uint8).astype(np.int32)
     assert len(ids) == 10 and characters_in(ids) == 7
     assert characters_in(ids[2:]) == 5  # a window starting inside "é" counts the rest once
 
@@ -66,7 +66,9 @@ def test_missing_path_and_empty_folder(tmp_path):
 
 
 def test_text_shorter_than_one_sequence_is_refused():
-    with pytest.raises(UsageError, match=r"the validation text has 10 bytes, fewer than the 33 .* --sequence-length 32"):
+    with pytest.raises(
+        UsageError, match=r"the validation text has 10 bytes, fewer than the 33 .* --sequence-length 32"
+    ):
         next_token_windows("0123456789", 32, "validation")
     assert next_token_windows("x" * 33, 32)[0].shape == (1, 32)
 

@@ -52,7 +52,9 @@ def test_train_and_test_folders_are_the_splits(tmp_path):
     assert data.class_names == ("neg", "pos")
     test = texts_and_labels(data.test)
     assert Counter(label for _, label in test) == {0: 6, 1: 4}
-    assert {text for text, _ in test} == {f"{name} text number {i}\n" for name, n in (("neg", 6), ("pos", 4)) for i in range(n)}
+    assert {text for text, _ in test} == {
+        f"{name} text number {i}\n" for name, n in (("neg", 6), ("pos", 4)) for i in range(n)
+    }
     assert data.sizes == {"train": 54, "validation": 6, "test": 10}
     assert not any("unsup" in text for text, _ in texts_and_labels(data.train))
 

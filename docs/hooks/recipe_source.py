@@ -32,7 +32,11 @@ def _docstring(name: str) -> str:
     source = _recipe_file(name).read_text(encoding="utf-8")
     docstring = ast.get_docstring(ast.parse(source), clean=True) or ""
     # The docstring's "Run it::" literal blocks are reStructuredText; show them as code.
-    return re.sub(r"::\n\n((?:    .*\n?)+)", lambda m: ":\n\n```bash\n" + re.sub(r"^    ", "", m.group(1), flags=re.M).rstrip() + "\n```\n", docstring + "\n")
+    return re.sub(
+        r"::\n\n((?:    .*\n?)+)",
+        lambda m: ":\n\n```bash\n" + re.sub(r"^    ", "", m.group(1), flags=re.M).rstrip() + "\n```\n",
+        docstring + "\n",
+    )
 
 
 def _source(name: str) -> str:

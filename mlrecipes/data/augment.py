@@ -137,12 +137,16 @@ def make_augmentation(
         raise UsageError(f"padding_mode={padding_mode!r}: choose from {', '.join(PADDING_MODES)}")
 
     def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if padding_mode == "reflect" and padding and images.shape[1] is not None:
-            if padding >= min(images.shape[1], images.shape[2]):
-                raise UsageError(
-                    f"padding={padding}: reflection padding must be smaller than the images "
-                    f"({images.shape[1]}x{images.shape[2]}); use padding_mode='constant'"
-                )
+        if (
+            padding_mode == "reflect"
+            and padding
+            and images.shape[1] is not None
+            and padding >= min(images.shape[1], images.shape[2])
+        ):
+            raise UsageError(
+                f"padding={padding}: reflection padding must be smaller than the images "
+                f"({images.shape[1]}x{images.shape[2]}); use padding_mode='constant'"
+            )
         crop_seed, flip_seed, cutout_seed = tf.unstack(
             tf.random.experimental.stateless_split(batch_seed(images, seed), 3)
         )

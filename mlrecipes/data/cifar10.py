@@ -94,7 +94,7 @@ def _unpickle(path: Path) -> dict:
             content = _ArraysOnlyUnpickler(handle, encoding="bytes").load()
     except OSError as error:
         raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means a damaged file
+    except Exception as error:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
         raise UsageError(f"{path}: not a CIFAR-10 python batch ({reason})") from None
     if not isinstance(content, dict):
@@ -174,7 +174,9 @@ def read_python_folder(folder: str | Path) -> dict[str, Any]:
     train_images = np.concatenate([images for images, _ in train])
     train_labels = np.concatenate([labels for _, labels in train])
     if len(train_labels) < 2 or len(test_labels) < 1:
-        raise UsageError(f"--data-dir {given}: too few images ({len(train_labels)} to train, {len(test_labels)} to test)")
+        raise UsageError(
+            f"--data-dir {given}: too few images ({len(train_labels)} to train, {len(test_labels)} to test)"
+        )
     return {
         "train_images": train_images,
         "train_labels": train_labels,

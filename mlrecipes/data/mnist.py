@@ -98,9 +98,7 @@ def read_idx_folder(folder: str | Path) -> dict[str, np.ndarray]:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         image_path, label_path = paths[f"{split}_images"], paths[f"{split}_labels"]
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2] or images.dtype != np.uint8:
-            raise UsageError(
-                f"{image_path}: expected 28x28 uint8 images, found shape {images.shape} of {images.dtype}"
-            )
+            raise UsageError(f"{image_path}: expected 28x28 uint8 images, found shape {images.shape} of {images.dtype}")
         if labels.ndim != 1 or labels.dtype != np.uint8:
             raise UsageError(f"{label_path}: expected a list of uint8 labels, found shape {labels.shape}")
         if len(labels) != len(images):

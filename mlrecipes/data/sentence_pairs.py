@@ -70,7 +70,7 @@ class PairSplits:
         """Pairs in each split."""
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
-    def quick(self, train: int = 512, evaluation: int = 64) -> "PairSplits":
+    def quick(self, train: int = 512, evaluation: int = 64) -> PairSplits:
         """The first pairs of each split, for smoke tests."""
         return dataclasses.replace(
             self, train=self.train[:train], validation=self.validation[:evaluation], test=self.test[:evaluation]
@@ -157,7 +157,9 @@ def split_pairs(
     test_size = max(1, round(len(order) * test_fraction))
     validation_size = max(1, round(len(order) * validation_fraction))
     train_end = len(order) - test_size - validation_size
-    return PairSplits(name, order[:train_end], order[train_end : train_end + validation_size], order[-test_size:], source)
+    return PairSplits(
+        name, order[:train_end], order[train_end : train_end + validation_size], order[-test_size:], source
+    )
 
 
 def read_pair_splits(path: str | Path, seed: int = 42) -> PairSplits:
@@ -193,16 +195,66 @@ def load_ted_pt_en(tfds_dir: str | Path | None = None) -> PairSplits:
 
 # --- A generated task: dates written in words -> ISO 8601 ---
 
-MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
-WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_ORDINAL_ONES = (
-    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
-).split()
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORDINAL_ONES = [
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
 _ORDINAL_TENS = {20: "twentieth", 30: "thirtieth"}
 
 
@@ -293,7 +345,9 @@ def encode_sources(sources: Sequence[str], source_length: int) -> np.ndarray:
     return np.asarray(packer(byte_tokenizer()(tf.constant(list(sources), dtype=tf.string))), dtype=np.int32)
 
 
-def encode_pairs(pairs: Sequence[Pair], source_length: int, target_length: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def encode_pairs(
+    pairs: Sequence[Pair], source_length: int, target_length: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Pairs as the inputs and labels of a teacher-forced encoder–decoder.
 
     Args:

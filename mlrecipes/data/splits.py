@@ -39,7 +39,7 @@ class Splits:
         """The number of classes."""
         return len(self.class_names)
 
-    def quick(self, train: int = QUICK_TRAIN_EXAMPLES, evaluation: int = QUICK_EVAL_EXAMPLES) -> "Splits":
+    def quick(self, train: int = QUICK_TRAIN_EXAMPLES, evaluation: int = QUICK_EVAL_EXAMPLES) -> Splits:
         """Return the first few examples of each split, for smoke tests.
 
         Args:

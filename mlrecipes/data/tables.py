@@ -108,7 +108,7 @@ class Column:
     kind: str
 
     @classmethod
-    def from_values(cls, name: str, cells: Sequence[str]) -> "Column":
+    def from_values(cls, name: str, cells: Sequence[str]) -> Column:
         """Build a column from its cells' text, deciding its kind."""
         values = tuple(None if is_missing(cell) else cell.strip() for cell in cells)
         present = [value for value in values if value is not None]
@@ -297,7 +297,7 @@ class FeatureEncoding:
         return {"column": self.column, "kind": self.kind, "levels": list(self.levels), "names": list(self.names)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureEncoding":
+    def from_dict(cls, data: dict[str, Any]) -> FeatureEncoding:
         """Rebuild an encoding written by :meth:`to_dict`."""
         return cls(str(data["column"]), str(data["kind"]), tuple(str(level) for level in data.get("levels", ())))
 
@@ -402,8 +402,7 @@ def regression_data(
     if target_column.kind != NUMERIC:
         index, value = target_column.first_non_number() or (0, "")
         raise UsageError(
-            f"target column {target!r} must hold numbers, but line {table.lines[index]} of {table.source} "
-            f"has {value!r}"
+            f"target column {target!r} must hold numbers, but line {table.lines[index]} of {table.source} has {value!r}"
         )
     for column in feature_columns:
         if column.kind == TEXT:
@@ -422,9 +421,7 @@ def regression_data(
 
     used = [target_column, *feature_columns]
     complete = np.array([all(column.values[row] is not None for column in used) for row in range(table.rows)])
-    missing = {
-        column.name: count for column in used if (count := sum(value is None for value in column.values))
-    }
+    missing = {column.name: count for column in used if (count := sum(value is None for value in column.values))}
     if missing and not drop_missing:
         first = table.lines[int(np.argmin(complete))]
         counts = ", ".join(f"{name}: {count}" for name, count in missing.items())

@@ -73,7 +73,7 @@ class TextCorpus:
         """Characters in each part."""
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
-    def quick(self, train: int = 40_000, evaluation: int = 8_000) -> "TextCorpus":
+    def quick(self, train: int = 40_000, evaluation: int = 8_000) -> TextCorpus:
         """The first characters of each part, for smoke tests."""
         return dataclasses.replace(
             self, train=self.train[:train], validation=self.validation[:evaluation], test=self.test[:evaluation]

@@ -225,7 +225,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     kept, held_out = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        count = min(int(round(fraction * len(members))), len(members) - 1)
+        count = min(round(fraction * len(members)), len(members) - 1)
         held_out.append(members[:count])
         kept.append(members[count:])
     return rng.permutation(np.concatenate(kept)), rng.permutation(np.concatenate(held_out))

@@ -40,7 +40,9 @@ def check_transformer_sizes(width: int, num_heads: int, dropout: float, **positi
         if not isinstance(value, int) or value <= 0:
             raise UsageError(f"{name} {value!r}: must be a positive whole number")
     if width % num_heads:
-        raise UsageError(f"width {width} is not a multiple of num_heads {num_heads}: pick a width that {num_heads} divides")
+        raise UsageError(
+            f"width {width} is not a multiple of num_heads {num_heads}: pick a width that {num_heads} divides"
+        )
     if not 0.0 <= dropout < 1.0:
         raise UsageError(f"dropout {dropout!r}: must be at least 0 and below 1")
 

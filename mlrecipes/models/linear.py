@@ -25,7 +25,7 @@ LINEAR_LAYER = "linear"
 
 
 def build_linear_regression(train_features: np.ndarray, *, name: str = "linear_regression") -> keras.Model:
-    """Build a linear regression model that takes the features in their own units.
+    r"""Build a linear regression model that takes the features in their own units.
 
     A ``keras.layers.Normalization`` layer, adapted to ``train_features``,
     standardizes each column to $(x - \\mu) / \\sigma$ (mean 0 and variance 1 over
@@ -60,7 +60,7 @@ def build_linear_regression(train_features: np.ndarray, *, name: str = "linear_r
 
 
 def fitted_line(model: keras.Model) -> LinearFit:
-    """The weights and intercept of a model from :func:`build_linear_regression`, in the features' own units.
+    r"""The weights and intercept of a model from :func:`build_linear_regression`, in the features' own units.
 
     Args:
         model: A (trained or reloaded) linear regression model.

@@ -155,4 +155,3 @@ def attach_tokenizer(tokenizer: keras.Model, classifier: keras.Model, *, name: s
     """
     text = keras.Input(shape=(), dtype="string", name="text")
     return keras.Model(text, classifier(tokenizer(text)), name=name or classifier.name)
-
