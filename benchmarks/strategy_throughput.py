@@ -8,7 +8,7 @@ first-epoch tracing included) with the overhead relative to the single device:
 - ``mirrored``: ``MirroredStrategy`` over the CPU split into 2 logical devices
   (``--devices cpu:2``), the same cores doing twice the bookkeeping;
 - ``multiworker``: 2 local worker processes over loopback
-  (``python -m mlrecipes.launch --workers 2``), gradients all-reduced with
+  (``python -m mlrecipes.distribute.launch --workers 2``), gradients all-reduced with
   collective ops through gRPC.
 
 On a 2-core machine none of these can be faster than one device: the figures
@@ -66,7 +66,7 @@ def main() -> int:
         "multiworker (2 local workers)": lambda out: [
             sys.executable,
             "-m",
-            "mlrecipes.launch",
+            "mlrecipes.distribute.launch",
             "--workers",
             "2",
             *recipe,

@@ -104,11 +104,11 @@ import tensorflow as tf
 
 from mlrecipes.cli import fraction, parse_recipe_args, recipe_parser, run_recipe
 from mlrecipes.data.pipeline import make_pipeline
-from mlrecipes.data.tables import EMBEDDED_TABLE, load_regression_data
 from mlrecipes.errors import UsageError
-from mlrecipes.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
-from mlrecipes.models.linear import build_linear_regression, fitted_line, load_regression_run, predict_raw
-from mlrecipes.regression_report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
+from mlrecipes.regression.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
+from mlrecipes.regression.model import build_linear_regression, fitted_line, load_regression_run, predict_raw
+from mlrecipes.regression.report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
+from mlrecipes.regression.tables import EMBEDDED_TABLE, load_regression_data
 from mlrecipes.run import RecipeRun
 
 RECIPE = "linear_regression"

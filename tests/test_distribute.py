@@ -100,7 +100,7 @@ def test_asking_for_a_gpu_on_this_machine_fails_clearly():
 
 def test_asking_for_a_tpu_where_there_is_none_fails_fast(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    monkeypatch.setattr("mlrecipes.distribute.tpu_configured", lambda: False)
+    monkeypatch.setattr("mlrecipes.distribute.strategy.tpu_configured", lambda: False)
     with pytest.raises(UsageError, match="--strategy tpu: no TPU here"):
         resolve_strategy("tpu")
 

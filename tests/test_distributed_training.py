@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlrecipes import multiworker_compat
 from mlrecipes.cli import run_recipe
-from mlrecipes.distribute import parse_devices
+from mlrecipes.distribute import multiworker_compat, parse_devices
+from mlrecipes.distribute.launch import tf_configs
 from mlrecipes.errors import UsageError
-from mlrecipes.launch import tf_configs
 from recipes import mnist_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +120,16 @@ def test_mirrored_on_two_logical_cpus_matches_one_device():
 
 def test_launcher_trains_two_workers_in_sync(mnist_folder, tmp_path):
     output = tmp_path / "run"
-    command = [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--timeout", "400", "recipes.mnist_mlp"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlrecipes.distribute.launch",
+        "--workers",
+        "2",
+        "--timeout",
+        "400",
+        "recipes.mnist_mlp",
+    ]
     command += ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "2", "--batch-size", "64"]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=500)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
@@ -143,14 +151,23 @@ def test_launcher_refuses_a_port_in_use(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         finished = subprocess.run(
-            [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--port", str(port), "recipes.mnist_mlp"],
+            [
+                sys.executable,
+                "-m",
+                "mlrecipes.distribute.launch",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+                "recipes.mnist_mlp",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
         )
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [
-        f"python -m mlrecipes.launch: error: argument --port: port {port} is in use; choose another --port or leave it out (see --help)"
+        f"python -m mlrecipes.distribute.launch: error: argument --port: port {port} is in use; choose another --port or leave it out (see --help)"
     ]
 
 
@@ -159,7 +176,7 @@ def test_a_failing_worker_fails_the_launch(tmp_path):
         [
             sys.executable,
             "-m",
-            "mlrecipes.launch",
+            "mlrecipes.distribute.launch",
             "--workers",
             "2",
             "recipes.mnist_mlp",
@@ -229,7 +246,17 @@ def test_a_cluster_with_a_killed_worker_resumes_from_its_backup(mnist_folder, tm
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
 
     def launch(module):
-        command = [sys.executable, "-m", "mlrecipes.launch", "--workers", "2", "--timeout", "300", module, *flags]
+        command = [
+            sys.executable,
+            "-m",
+            "mlrecipes.distribute.launch",
+            "--workers",
+            "2",
+            "--timeout",
+            "300",
+            module,
+            *flags,
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=400, env=environment, cwd=ROOT)
 
     killed = launch("kills_worker_one")

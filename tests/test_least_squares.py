@@ -1,11 +1,10 @@
-"""mlrecipes.least_squares: the exact solution, metrics, units, and the stability limit."""
+"""mlrecipes.regression.least_squares: the exact solution, metrics, units, and the stability limit."""
 
 import numpy as np
 import pytest
 
-from mlrecipes.data.tables import embedded_table, regression_data
 from mlrecipes.errors import UsageError
-from mlrecipes.least_squares import (
+from mlrecipes.regression.least_squares import (
     check_design,
     fit_least_squares,
     from_standardized,
@@ -13,6 +12,7 @@ from mlrecipes.least_squares import (
     regression_metrics,
     with_ones,
 )
+from mlrecipes.regression.tables import embedded_table, regression_data
 
 
 def test_closed_form_on_a_hand_computed_case():

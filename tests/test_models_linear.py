@@ -1,4 +1,4 @@
-"""mlrecipes.models.linear: Normalization + Dense(1) trained by gradient descent reaches the exact fit."""
+"""mlrecipes.regression.model: Normalization + Dense(1) trained by gradient descent reaches the exact fit."""
 
 import json
 
@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.data.tables import embedded_table, regression_data
 from mlrecipes.errors import UsageError
-from mlrecipes.least_squares import fit_least_squares, regression_metrics
-from mlrecipes.models.linear import build_linear_regression, fitted_line, load_regression_run, predict_raw
+from mlrecipes.regression.least_squares import fit_least_squares, regression_metrics
+from mlrecipes.regression.model import build_linear_regression, fitted_line, load_regression_run, predict_raw
+from mlrecipes.regression.tables import embedded_table, regression_data
 from recipes.linear_regression import build_parser
 
 DEFAULTS = build_parser().parse_args([])

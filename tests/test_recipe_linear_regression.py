@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from mlrecipes.cli import run_recipe
-from mlrecipes.data.tables import embedded_table, regression_data
-from mlrecipes.least_squares import fit_least_squares, regression_metrics
+from mlrecipes.regression.least_squares import fit_least_squares, regression_metrics
+from mlrecipes.regression.tables import embedded_table, regression_data
 from recipes import linear_regression
 
 OUTPUTS = [

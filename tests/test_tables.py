@@ -1,11 +1,12 @@
-"""mlrecipes.data.tables: reading CSV files, column types, one-hot encoding, missing values."""
+"""mlrecipes.regression.tables: reading CSV files, column types, one-hot encoding, missing values."""
 
 from importlib import resources
 
 import numpy as np
 import pytest
 
-from mlrecipes.data.tables import (
+from mlrecipes.errors import UsageError
+from mlrecipes.regression.tables import (
     CATEGORICAL,
     EMBEDDED_TABLE,
     MAX_LEVELS,
@@ -17,7 +18,6 @@ from mlrecipes.data.tables import (
     read_table,
     regression_data,
 )
-from mlrecipes.errors import UsageError
 
 HOUSES = """\
 "id","price","area","pool","zone","owner"
@@ -189,7 +189,7 @@ def test_encode_row_takes_raw_values(tmp_path):
 
 
 def test_embedded_table_is_package_data_with_its_source_note():
-    files = resources.files("mlrecipes.data") / "files"
+    files = resources.files("mlrecipes.regression") / "files"
     assert (files / EMBEDDED_TABLE).is_file()
     readme = (files / "README.md").read_text(encoding="utf-8")
     assert "Anglin" in readme and "Ecdat" in readme  # where the data comes from
@@ -204,7 +204,9 @@ def test_load_regression_data_sources(tmp_path):
     assert embedded.rows == 546 and embedded.units["lotsize"] == "sq ft"
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / EMBEDDED_TABLE).write_bytes((resources.files("mlrecipes.data") / "files" / EMBEDDED_TABLE).read_bytes())
+    (folder / EMBEDDED_TABLE).write_bytes(
+        (resources.files("mlrecipes.regression") / "files" / EMBEDDED_TABLE).read_bytes()
+    )
     from_folder = load_regression_data("price", ["lotsize"], data_dir=folder)
     np.testing.assert_array_equal(from_folder.features, embedded.features)
     csv = load_regression_data("price", ["area"], csv_path=write(tmp_path, HOUSES))

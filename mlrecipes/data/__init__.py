@@ -2,8 +2,7 @@
 
 Each image and text loader returns a :class:`~mlrecipes.data.splits.Splits` of
 unbatched ``tf.data`` datasets; :func:`~mlrecipes.data.pipeline.make_pipeline`
-batches them. The table, corpus and sentence-pair readers return plain arrays
-and text, which their recipes turn into datasets.
+batches them. The corpus and sentence-pair readers return plain text, which their recipes turn into datasets.
 """
 
 from mlrecipes.data.cifar10 import load_cifar10
@@ -13,7 +12,6 @@ from mlrecipes.data.mnist import load_mnist
 from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
 from mlrecipes.data.sentence_pairs import load_ted_pt_en, read_pair_splits
 from mlrecipes.data.splits import Splits
-from mlrecipes.data.tables import load_regression_data
 from mlrecipes.data.text_corpus import load_tiny_shakespeare, read_text_corpus
 from mlrecipes.data.text_folder import load_text_folder
 
@@ -22,7 +20,6 @@ __all__ = [
     "load_cifar10",
     "load_imdb",
     "load_mnist",
-    "load_regression_data",
     "load_ted_pt_en",
     "load_text_folder",
     "load_tiny_shakespeare",

@@ -2,7 +2,6 @@
 
 from mlrecipes.models.cnn import build_cnn
 from mlrecipes.models.language_model import build_language_model
-from mlrecipes.models.linear import build_linear_regression
 from mlrecipes.models.mlp import build_mlp
 from mlrecipes.models.resnet import build_resnet
 from mlrecipes.models.seq2seq import build_seq2seq
@@ -11,7 +10,6 @@ from mlrecipes.models.transformer_classifier import build_transformer_classifier
 __all__ = [
     "build_cnn",
     "build_language_model",
-    "build_linear_regression",
     "build_mlp",
     "build_resnet",
     "build_seq2seq",

@@ -16,9 +16,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mlrecipes.data.tables import FeatureEncoding, encode_row
 from mlrecipes.errors import UsageError
-from mlrecipes.least_squares import LinearFit, from_standardized
+from mlrecipes.regression.least_squares import LinearFit, from_standardized
+from mlrecipes.regression.tables import FeatureEncoding, encode_row
 
 NORMALIZATION_LAYER = "standardize"
 LINEAR_LAYER = "linear"

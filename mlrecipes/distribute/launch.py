@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m mlrecipes.launch --workers 2 recipes.mnist_mlp --dataset fashion_mnist --data-dir DIR
+    python -m mlrecipes.distribute.launch --workers 2 recipes.mnist_mlp --dataset fashion_mnist --data-dir DIR
 
 Each worker is a separate process with its own ``TF_CONFIG`` naming every
 worker's loopback address and its own index, and runs the recipe with
@@ -74,7 +74,7 @@ def _stream(prefix: str, pipe: IO[str], out: IO[str], lock: threading.Lock) -> N
 def build_parser() -> argparse.ArgumentParser:
     """The launcher's command line."""
     parser = OneLineErrorParser(
-        prog="python -m mlrecipes.launch",
+        prog="python -m mlrecipes.distribute.launch",
         description="Run a recipe on N local worker processes with MultiWorkerMirroredStrategy.",
     )
     parser.add_argument("--workers", type=positive_int, default=2, help="number of worker processes")

@@ -61,7 +61,7 @@ MAX_LEVELS = 30
 """The most different values a text column may hold and still be encoded as categorical."""
 
 EMBEDDED_TABLE = "windsor-housing.csv"
-"""The file name of the embedded table inside the package (``mlrecipes/data/files/``)."""
+"""The file name of the embedded table inside the package (``mlrecipes/regression/files/``)."""
 
 EMBEDDED_UNITS = {
     "price": "$",
@@ -237,7 +237,7 @@ def read_table(path: str | Path, *, source: str | None = None) -> Table:
 
 def embedded_table() -> Table:
     """The Windsor house-price table shipped inside the package (546 rows)."""
-    with resources.as_file(resources.files("mlrecipes.data") / "files" / EMBEDDED_TABLE) as path:
+    with resources.as_file(resources.files("mlrecipes.regression") / "files" / EMBEDDED_TABLE) as path:
         return read_table(path, source=f"the embedded {EMBEDDED_TABLE}")
 
 

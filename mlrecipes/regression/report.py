@@ -3,9 +3,9 @@ r"""Compare two fits of a linear regression side by side, in the data's own unit
 The ``linear_regression`` recipe fits the same line twice, by gradient descent
 (a Keras model) and exactly (least squares). :func:`compare_fits` scores both on
 the same rows with the same float64 arithmetic (mean squared error, mean
-absolute error, $R^2$; see :func:`mlrecipes.least_squares.regression_metrics`);
+absolute error, $R^2$; see :func:`mlrecipes.regression.least_squares.regression_metrics`);
 :meth:`FitComparison.table` prints them side by side with the weights, and
-:func:`draw_figures` draws the figures of :mod:`mlrecipes.regression_plots`.
+:func:`draw_figures` draws the figures of :mod:`mlrecipes.regression.plots`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from mlrecipes import regression_plots
-from mlrecipes.data.tables import NUMERIC, RegressionData
-from mlrecipes.least_squares import LinearFit, RegressionMetrics, regression_metrics
+from mlrecipes.regression import plots as regression_plots
+from mlrecipes.regression.least_squares import LinearFit, RegressionMetrics, regression_metrics
+from mlrecipes.regression.tables import NUMERIC, RegressionData
 
 MSE_BAR = 1e-3
 """How far above the exact minimum gradient descent's training MSE may end: 0.1%."""

@@ -76,7 +76,7 @@ def choose_strategy(requested: str, *, gpus: int, tpu: bool, tf_config: bool) ->
     if requested == "multiworker" and not tf_config:
         raise UsageError(
             "--strategy multiworker: TF_CONFIG is not set; set it to the cluster's JSON "
-            "(see docs 'Scaling out') or start the workers with python -m mlrecipes.launch"
+            "(see docs 'Scaling out') or start the workers with python -m mlrecipes.distribute.launch"
         )
     return requested
 
@@ -192,7 +192,7 @@ def resolve_strategy(
                 raise
             kind = choose_strategy("auto", gpus=gpus, tpu=False, tf_config=tf_config is not None)
     if kind == "multiworker":
-        from mlrecipes import multiworker_compat
+        from mlrecipes.distribute import multiworker_compat
 
         multiworker_compat.apply()  # keras-team/keras#20585
         return _multiworker_strategy(tf_config, WORKER_TIMEOUT if worker_timeout is None else worker_timeout)

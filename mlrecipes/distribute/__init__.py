@@ -1,0 +1,34 @@
+"""Distributed training: the ``tf.distribute`` strategy, the local multi-worker launcher and a Keras fix.
+
+- `mlrecipes.distribute.strategy` turns ``--strategy`` into a strategy.
+- `mlrecipes.distribute.launch` starts several local workers
+  (``python -m mlrecipes.distribute.launch``).
+- `mlrecipes.distribute.multiworker_compat` patches Keras for
+  ``MultiWorkerMirroredStrategy``.
+
+The strategy functions are re-exported here but imported on first use, so that
+the launcher (which never trains) starts without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_STRATEGY_EXPORTS = (
+    "STRATEGY_NAMES",
+    "choose_strategy",
+    "parse_devices",
+    "read_tf_config",
+    "resolve_strategy",
+    "strategy_name",
+    "tpu_configured",
+)
+
+__all__ = list(_STRATEGY_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STRATEGY_EXPORTS:
+        return getattr(importlib.import_module("mlrecipes.distribute.strategy"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
