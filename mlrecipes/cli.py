@@ -2,8 +2,12 @@
 
 Every recipe builds its parser with :func:`recipe_parser`, so all recipes take
 the same flags (``--epochs``, ``--batch-size``, ``--strategy``, ...) and adds its
-own on top. :func:`run` wraps a recipe's ``main`` so that bad input ends with a
-one-line message and exit status 2 instead of a traceback.
+own on top. :func:`run_recipe` wraps a recipe's ``main`` so that bad input
+ends with a one-line message and exit status 2 instead of a traceback.
+
+This module, and everything it imports, loads without TensorFlow: a recipe
+parses its command line before importing TensorFlow, so ``--help`` and bad
+flags are answered at once.
 """
 
 from __future__ import annotations
@@ -15,17 +19,37 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from mlrecipes.distribute import STRATEGY_NAMES, WORKER_TIMEOUT
 from mlrecipes.errors import ArgumentValueError, InputError, UsageError
+from mlrecipes.precision import MODES as PRECISION_MODES
 
-STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
-WORKER_TIMEOUT = 300  # seconds a multi-worker run waits for every worker to join
-PRECISIONS = ("off", "auto", "bfloat16", "float16")
 XLA_MODES = ("auto", "on", "off")
 
 QUICK_HELP = (
     "smoke test: train on a tiny slice of the data for one short epoch "
     "(seconds, not minutes); the figures it prints mean nothing"
 )
+
+
+class DefaultsOnceFormatter(argparse.HelpFormatter):
+    """Help that states each flag's default once: appended unless the help already gives it.
+
+    Switches (``store_true``) and flags without a default show none.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.default is None
+            or action.default is False
+            or action.default == argparse.SUPPRESS
+            or isinstance(action, argparse._StoreTrueAction)
+            or not action.option_strings
+        ):
+            return text
+        shown = _format_value(action.default).replace("%", "%%")  # argparse %-formats help strings
+        return f"{text} (default: {shown})"
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -100,7 +124,7 @@ def recipe_parser(
     parser = OneLineErrorParser(
         prog=f"python -m recipes.{name}",
         description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsOnceFormatter,
     )
     group = parser.add_argument_group("training (shared by every recipe)")
     group.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
@@ -114,7 +138,7 @@ def recipe_parser(
     group.add_argument("--seed", type=non_negative_int, default=42, help="seed for weights, shuffling and splits")
     group.add_argument(
         "--strategy",
-        choices=STRATEGIES,
+        choices=STRATEGY_NAMES,
         default="auto",
         help="tf.distribute strategy: auto picks a TPU if one is configured, all GPUs "
         "(MirroredStrategy) if there are several, else the single device; cpu and gpu pin "
@@ -134,7 +158,7 @@ def recipe_parser(
         default=WORKER_TIMEOUT,
         metavar="SECONDS",
         help="for --strategy multiworker: how long to wait for every worker in TF_CONFIG to join "
-        f"before giving up with an error (default {WORKER_TIMEOUT})",
+        "before giving up with an error",
     )
     group.add_argument(
         "--tpu",
@@ -148,7 +172,7 @@ def recipe_parser(
         nargs="?",
         const="auto",
         default="off",
-        choices=PRECISIONS,
+        choices=PRECISION_MODES,
         metavar="MODE",
         help="compute in 16-bit floats, keep weights in float32: 'auto' (the flag alone) "
         "picks float16 on GPUs and bfloat16 on CPUs and TPUs; or name 'bfloat16' or "
@@ -267,6 +291,29 @@ def error_line(error: InputError, flags: dict[str, str] | None = None) -> str:
     return str(error)
 
 
+def _program_name() -> str:
+    return Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "recipe"
+
+
+def check_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
+    """Answer ``--help`` and refuse bad flags before the recipe imports TensorFlow.
+
+    A recipe calls this first when run as a program: ``--help`` prints and
+    exits, and a bad flag (or ``--data-dir`` that is not a folder) ends with
+    one line and exit status 2, all within a fraction of a second. Otherwise
+    it returns and the recipe goes on to import TensorFlow and run ``main``.
+
+    Args:
+        parser: The recipe's parser (from :func:`recipe_parser`).
+        argv: Arguments, default ``sys.argv[1:]``.
+    """
+    try:
+        parse_recipe_args(parser, argv)
+    except InputError as error:
+        sys.stderr.write(f"{_program_name()}: error: {error_line(error)}\n")
+        sys.exit(2)
+
+
 def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> NoReturn:
     """Run a recipe's ``main`` as a program and exit.
 
@@ -278,13 +325,12 @@ def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[st
         main: The recipe's entry point; it takes the argument list.
         argv: Arguments, default ``sys.argv[1:]``.
     """
-    prog = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "recipe"
     try:
         main(argv)
     except InputError as error:
-        sys.stderr.write(f"{prog}: error: {error_line(error)}\n")
+        sys.stderr.write(f"{_program_name()}: error: {error_line(error)}\n")
         sys.exit(2)
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted\n")
+        sys.stderr.write(f"{_program_name()}: interrupted\n")
         sys.exit(130)
     sys.exit(0)

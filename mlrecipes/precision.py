@@ -10,11 +10,10 @@ are built with ``dtype="float32"`` so the softmax and the loss stay in float32.
 
 from __future__ import annotations
 
-import keras
-
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 MODES = ("off", "auto", "bfloat16", "float16")
+"""The accepted ``mode`` values (and ``--mixed-precision`` choices)."""
 
 
 def choose_policy(mode: str, *, on_gpu: bool) -> str:
@@ -28,10 +27,10 @@ def choose_policy(mode: str, *, on_gpu: bool) -> str:
         ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
 
     Raises:
-        UsageError: On an unknown mode.
+        ArgumentValueError: On an unknown mode.
     """
     if mode not in MODES:
-        raise UsageError(f"--mixed-precision {mode}: unknown mode; choose from {', '.join(MODES)}")
+        raise ArgumentValueError("mixed_precision", mode, f"unknown mode; choose from {', '.join(MODES)}")
     if mode == "off":
         return "float32"
     if mode == "auto":
@@ -41,6 +40,8 @@ def choose_policy(mode: str, *, on_gpu: bool) -> str:
 
 def apply_policy(mode: str, *, on_gpu: bool) -> str:
     """Set the global Keras dtype policy for ``mode`` and return its name."""
+    import keras  # here, not at the top: the command line reads MODES without loading TensorFlow
+
     policy = choose_policy(mode, on_gpu=on_gpu)
     keras.mixed_precision.set_global_policy(policy)
     return policy

@@ -49,7 +49,7 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
     Args:
         run_dir: The run folder (the recipe's ``--output-dir``).
         recipe: The recipe that must have written it, such as ``"text_classification"``;
-            a run of another recipe is refused.
+            a run that ``metrics.json`` says another recipe wrote is refused.
         required: Entries that ``metrics.json`` must hold for the caller.
 
     Returns:
@@ -60,31 +60,30 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
             holds no finished run of ``recipe``, or its files cannot be read.
     """
     path = Path(run_dir)
-    finished = f"the --output-dir of a finished {recipe} run" if recipe else "the folder of a finished run"
 
     def refuse(reason: str) -> ArgumentValueError:
-        return ArgumentValueError("model_dir", path, f"{reason}; expected {finished}")
+        return ArgumentValueError("model_dir", path, f"{reason}; expected the output folder of a finished {recipe} run")
 
     if not path.is_dir():
-        raise refuse("no such folder")
+        raise refuse("holds no saved run (no such folder)")
     if not (path / MODEL_FILE).is_file() or not (path / METRICS_FILE).is_file():
-        raise refuse(f"holds no {MODEL_FILE} and {METRICS_FILE}")
+        raise refuse(f"holds no saved run (no {MODEL_FILE} and {METRICS_FILE})")
     try:
         metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise refuse(f"{METRICS_FILE} cannot be read ({_short(error)})") from None
+        raise refuse(f"not a saved {recipe} run ({METRICS_FILE}: {_short(error)})") from None
     if not isinstance(metrics, dict):
-        raise refuse(f"{METRICS_FILE} is not a JSON object")
+        raise refuse(f"not a saved {recipe} run ({METRICS_FILE} is not a JSON object)")
     written_by = metrics.get("recipe")
     if written_by is not None and written_by != recipe:
-        raise refuse(f"it is a {written_by} run")
+        raise refuse(f"not a saved {recipe} run (it is a {written_by} run)")
     missing = [key for key in required if key not in metrics]
     if missing:
-        raise refuse(f"{METRICS_FILE} has no {', '.join(missing)}")
+        raise refuse(f"not a saved {recipe} run ({METRICS_FILE} has no {', '.join(missing)})")
     try:
         model = keras.saving.load_model(path / MODEL_FILE, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
-        raise refuse(f"{MODEL_FILE} cannot be loaded ({_short(error)})") from None
+        raise refuse(f"not a saved {recipe} run ({MODEL_FILE}: {_short(error)})") from None
     return SavedRun(path, model, metrics)
 
 

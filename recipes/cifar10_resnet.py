@@ -65,15 +65,16 @@ Run it::
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
-
-from mlrecipes.cli import fraction, non_negative_int, parse_recipe_args, positive_float, recipe_parser, run_recipe
-from mlrecipes.data.augment import make_augmentation
-from mlrecipes.data.cifar10 import FOLDER_HELP, MEAN_PIXEL, STD_PIXEL, load_cifar10
-from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
-from mlrecipes.models.resnet import build_resnet
-from mlrecipes.run import RecipeRun
+from mlrecipes.cli import (
+    check_command_line,
+    fraction,
+    non_negative_int,
+    parse_recipe_args,
+    positive_float,
+    recipe_parser,
+    run_recipe,
+)
+from mlrecipes.data.cifar10 import FOLDER_HELP
 
 
 def build_parser():
@@ -106,6 +107,21 @@ def build_parser():
         help="training images held out for validation; 0 trains on all 50,000",
     )
     return parser
+
+
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+import tensorflow as tf
+
+from mlrecipes.data.augment import make_augmentation
+from mlrecipes.data.cifar10 import MEAN_PIXEL, STD_PIXEL, load_cifar10
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
+from mlrecipes.models.resnet import build_resnet
+from mlrecipes.run import RecipeRun
+from mlrecipes.schedules import warmup_cosine
 
 
 def main(argv=None):
@@ -151,9 +167,7 @@ def main(argv=None):
             input_std=STD_PIXEL,
             name="cifar10_resnet9",
         )
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=steps - warmup, warmup_target=args.learning_rate, warmup_steps=warmup
-        )
+        schedule = warmup_cosine(args.learning_rate, steps, warmup)
         model.compile(
             optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),

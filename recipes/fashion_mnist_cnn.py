@@ -58,16 +58,15 @@ Run it::
 
 from __future__ import annotations
 
-import keras
-
-from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
-from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
-from mlrecipes.models.cnn import build_cnn
-from mlrecipes.run import RecipeRun
-
-# Mean and standard deviation of the 60,000 Fashion-MNIST training pixels (0-255).
-PIXEL_MEAN = 72.94
-PIXEL_STD = 90.02
+from mlrecipes.cli import (
+    check_command_line,
+    fraction,
+    parse_recipe_args,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe,
+)
 
 
 def build_parser():
@@ -107,6 +106,22 @@ def build_parser():
     return parser
 
 
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+
+from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
+from mlrecipes.models.cnn import build_cnn
+from mlrecipes.run import RecipeRun
+from mlrecipes.schedules import warmup_cosine
+
+# Mean and standard deviation of the 60,000 Fashion-MNIST training pixels (0-255).
+PIXEL_MEAN = 72.94
+PIXEL_STD = 90.02
+
+
 def main(argv=None):
     args = parse_recipe_args(build_parser(), argv)
     run = RecipeRun.start(args, recipe="fashion_mnist_cnn")
@@ -139,9 +154,7 @@ def main(argv=None):
             input_std=PIXEL_STD,
             name="fashion_mnist_cnn",
         )
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=steps - warmup, warmup_target=args.learning_rate, warmup_steps=warmup
-        )
+        schedule = warmup_cosine(args.learning_rate, steps, warmup)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss=keras.losses.SparseCategoricalCrossentropy(),

@@ -98,26 +98,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
-
-from mlrecipes.cli import fraction, parse_recipe_args, recipe_parser, run_recipe
-from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, recipe_parser, run_recipe
 from mlrecipes.errors import UsageError
-from mlrecipes.regression.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
-from mlrecipes.regression.model import build_linear_regression, fitted_line, load_regression_run, predict_raw
-from mlrecipes.regression.report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
-from mlrecipes.regression.tables import EMBEDDED_TABLE, load_regression_data
-from mlrecipes.run import RecipeRun
+from mlrecipes.regression.tables import EMBEDDED_TABLE
 
 RECIPE = "linear_regression"
 DEFAULT_TARGET, DEFAULT_FEATURES = "price", ["lotsize"]
-OPTIMIZERS = {
-    "sgd": lambda rate: keras.optimizers.SGD(rate),
-    "momentum": lambda rate: keras.optimizers.SGD(rate, momentum=0.9),
-    "adam": lambda rate: keras.optimizers.Adam(rate),
-}
+OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 def build_parser():
@@ -149,7 +136,7 @@ def build_parser():
         help="leave out rows with a missing value in a used column, with a counted warning "
         "(by default they are refused)",
     )
-    recipe.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="sgd is plain gradient descent")
+    recipe.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd is plain gradient descent")
     recipe.add_argument(
         "--test-fraction",
         type=fraction,
@@ -171,6 +158,31 @@ def build_parser():
         help="the run folder --predict loads (default --output-dir)",
     )
     return parser
+
+
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlrecipes.data.pipeline import make_pipeline
+from mlrecipes.regression.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
+from mlrecipes.regression.model import build_linear_regression, fitted_line, load_regression_run, predict_raw
+from mlrecipes.regression.report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
+from mlrecipes.regression.tables import load_regression_data
+from mlrecipes.run import RecipeRun
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """``--optimizer``: plain gradient descent, gradient descent with momentum 0.9, or Adam."""
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    return keras.optimizers.SGD(learning_rate)
 
 
 def main(argv=None):
@@ -239,7 +251,7 @@ def main(argv=None):
     with run.strategy.scope():
         model = build_linear_regression(x_train, name=f"{RECIPE}_{data.target_name}")
         model.compile(
-            optimizer=OPTIMIZERS[args.optimizer](args.learning_rate),
+            optimizer=make_optimizer(args.optimizer, args.learning_rate),
             loss=keras.losses.MeanSquaredError(),
             metrics=[keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")],
             jit_compile=run.jit_compile,

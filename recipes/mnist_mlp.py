@@ -54,12 +54,7 @@ Run it::
 
 from __future__ import annotations
 
-import keras
-
-from mlrecipes.cli import fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
-from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
-from mlrecipes.models import build_mlp
-from mlrecipes.run import RecipeRun
+from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
 
 
 def build_parser():
@@ -86,6 +81,18 @@ def build_parser():
     )
     recipe.add_argument("--dropout", type=fraction, default=0.1, help="dropout rate after each hidden layer")
     return parser
+
+
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+
+from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
+from mlrecipes.models import build_mlp
+from mlrecipes.run import RecipeRun
+from mlrecipes.schedules import warmup_cosine
 
 
 def main(argv=None):
@@ -116,7 +123,7 @@ def main(argv=None):
             name=f"{args.dataset}_mlp",
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, steps)),
+            optimizer=keras.optimizers.Adam(warmup_cosine(args.learning_rate, steps)),
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             jit_compile=run.jit_compile,

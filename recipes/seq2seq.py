@@ -51,31 +51,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
-import keras_hub
-import numpy as np
-import tensorflow as tf
-
-from mlrecipes.cli import fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
-from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
-from mlrecipes.data.sentence_pairs import (
-    END_ID,
-    START_ID,
-    byte_lengths,
-    encode_pairs,
-    encode_sources,
-    load_ted_pt_en,
-    read_pair_splits,
-)
-from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE
+from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
 from mlrecipes.errors import UsageError
-from mlrecipes.generation import decode_sequences, detokenize
-from mlrecipes.models.seq2seq import build_seq2seq
-from mlrecipes.outputs import write_text
-from mlrecipes.run import RecipeRun
 
 MAX_AUTOMATIC_LENGTH = 128
-DECODE_BATCH = 256
 
 
 def build_parser():
@@ -115,6 +94,36 @@ def build_parser():
     return parser
 
 
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
+from mlrecipes.data.sentence_pairs import (
+    END_ID,
+    START_ID,
+    byte_lengths,
+    encode_pairs,
+    encode_sources,
+    load_ted_pt_en,
+    read_pair_splits,
+)
+from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE
+from mlrecipes.generation import decode_sequences, detokenize
+from mlrecipes.models.seq2seq import build_seq2seq
+from mlrecipes.outputs import write_text
+from mlrecipes.run import RecipeRun
+from mlrecipes.saved_run import load_run
+from mlrecipes.schedules import warmup_cosine
+
+DECODE_BATCH = 256
+
+
 def translate(model: keras.Model, sources: list[str]) -> list[str]:
     """Greedy autoregressive decoding of a list of source sentences."""
     source_length = int(model.input["source_ids"].shape[1])
@@ -131,12 +140,9 @@ def translate_sentence(args) -> str:
     """``--translate SENTENCE --model-dir RUN_DIR``: print the translation."""
     if args.model_dir is None:
         raise UsageError("--translate needs --model-dir RUN_DIR, the folder of a finished run")
-    model_file = args.model_dir / "model.keras"
-    if not model_file.is_file():
-        raise UsageError(f"--model-dir {args.model_dir}: has no model.keras; give the folder of a finished run")
     if not args.translate.strip():
         raise UsageError("--translate '': the sentence is empty; give a sentence to translate")
-    model = keras.saving.load_model(model_file)
+    model = load_run(args.model_dir, recipe="seq2seq").model
     source_length = int(model.input["source_ids"].shape[1])
     if len(args.translate.encode("utf-8")) > source_length:
         print(f"seq2seq: warning: the sentence is longer than the model's {source_length} source bytes; its end is cut")
@@ -178,9 +184,7 @@ def main(argv=None):
             width=args.width, num_heads=args.heads, encoder_depth=args.encoder_depth,
             decoder_depth=args.decoder_depth, dropout=args.dropout,
         )  # fmt: skip
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, steps, warmup_target=args.learning_rate, warmup_steps=max(1, steps // 20)
-        )
+        schedule = warmup_cosine(args.learning_rate, steps, steps // 20)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -67,21 +67,19 @@ Run it::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
-
-from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
-from mlrecipes.data.imdb import load_imdb
-from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
-from mlrecipes.data.text_folder import BAD_FILE_POLICIES, decode_text, load_text_folder
+from mlrecipes.cli import (
+    check_command_line,
+    fraction,
+    parse_recipe_args,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe,
+)
+from mlrecipes.data.text_folder import BAD_FILE_POLICIES
 from mlrecipes.errors import UsageError
-from mlrecipes.models.transformer_classifier import build_transformer_classifier
-from mlrecipes.run import RecipeRun
-from mlrecipes.text.tokenizer import attach_tokenizer, learn_tokenizer, vocabulary
 
 RECIPE = "text_classification"
 
@@ -164,6 +162,24 @@ def build_parser():
     return parser
 
 
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlrecipes.data.imdb import load_imdb
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
+from mlrecipes.data.text_folder import decode_text, load_text_folder
+from mlrecipes.models.transformer_classifier import build_transformer_classifier
+from mlrecipes.run import RecipeRun
+from mlrecipes.saved_run import load_run
+from mlrecipes.schedules import warmup_cosine
+from mlrecipes.text.tokenizer import attach_tokenizer, learn_tokenizer, vocabulary
+
+
 def main(argv=None):
     args = parse_recipe_args(build_parser(), argv)
     if args.model_dir or args.predict or args.predict_file:
@@ -231,9 +247,7 @@ def main(argv=None):
             dropout=args.dropout,
             name=f"{data.name}_transformer",
         )
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, steps - warmup_steps, warmup_target=args.learning_rate, warmup_steps=warmup_steps
-        )
+        schedule = warmup_cosine(args.learning_rate, steps, warmup_steps)
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay)
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         classifier.compile(
@@ -275,18 +289,8 @@ def predict(args):
         texts.append((text, str(path)))
     if not texts:
         raise UsageError("--model-dir needs texts to classify: --predict TEXT or --predict-file FILE")
-    model_path, metrics_path = args.model_dir / "model.keras", args.model_dir / "metrics.json"
-    if not (model_path.is_file() and metrics_path.is_file()):
-        raise UsageError(
-            f"--model-dir {args.model_dir}: holds no saved run (no model.keras and metrics.json); "
-            f"give the --output-dir of a finished python -m recipes.{RECIPE} run"
-        )
-    try:
-        class_names = json.loads(metrics_path.read_text())["class_names"]
-        model = keras.saving.load_model(model_path)
-    except Exception as error:
-        message = " ".join(str(error).split())[:200]
-        raise UsageError(f"--model-dir {args.model_dir}: not a saved {RECIPE} run ({message})") from None
+    saved = load_run(args.model_dir, recipe=RECIPE, required=("class_names",))
+    model, class_names = saved.model, saved.metrics["class_names"]
     probabilities = model.predict(tf.constant([text for text, _ in texts]), verbose=0)
     if probabilities.shape[-1] != len(class_names):
         raise UsageError(

@@ -55,18 +55,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import keras
-
-from mlrecipes.cli import fraction, parse_recipe_args, positive_float, positive_int, recipe_parser, run_recipe
-from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
-from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, load_tiny_shakespeare, read_text_corpus, window_dataset
+from mlrecipes.cli import (
+    check_command_line,
+    fraction,
+    parse_recipe_args,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe,
+)
 from mlrecipes.errors import UsageError
-from mlrecipes.generation import SAMPLERS, generate_text, make_sampler
-from mlrecipes.models.language_model import build_language_model
-from mlrecipes.outputs import write_text
-from mlrecipes.run import RecipeRun
-
-SAMPLE_PROMPT_BYTES = 40
+from mlrecipes.generation import SAMPLERS
 
 
 def build_parser():
@@ -101,14 +100,29 @@ def build_parser():
     return parser
 
 
+if __name__ == "__main__":
+    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
+    check_command_line(build_parser())
+
+import keras
+
+from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
+from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, load_tiny_shakespeare, read_text_corpus, window_dataset
+from mlrecipes.generation import generate_text, make_sampler
+from mlrecipes.models.language_model import build_language_model
+from mlrecipes.outputs import write_text
+from mlrecipes.run import RecipeRun
+from mlrecipes.saved_run import load_run
+from mlrecipes.schedules import warmup_cosine
+
+SAMPLE_PROMPT_BYTES = 40
+
+
 def continue_prompt(args) -> str:
     """``--generate PROMPT --model-dir RUN_DIR``: print the prompt and its continuation."""
     if args.model_dir is None:
         raise UsageError("--generate needs --model-dir RUN_DIR, the folder of a finished run")
-    model_file = args.model_dir / "model.keras"
-    if not model_file.is_file():
-        raise UsageError(f"--model-dir {args.model_dir}: has no model.keras; give the folder of a finished run")
-    model = keras.saving.load_model(model_file)
+    model = load_run(args.model_dir, recipe="text_generation").model
     sampler = make_sampler(args.sampler, temperature=args.temperature, k=args.top_k, p=args.top_p, seed=args.seed)
     text = generate_text(model, args.generate, max_new_tokens=args.max_length, sampler=sampler)
     print(text)
@@ -155,9 +169,7 @@ def main(argv=None):
             width=args.width, num_heads=args.heads, depth=args.depth,
             dropout=args.dropout, tie_weights=not args.untied,
         )  # fmt: skip
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, steps, warmup_target=args.learning_rate, warmup_steps=max(1, steps // 20)
-        )
+        schedule = warmup_cosine(args.learning_rate, steps, steps // 20)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

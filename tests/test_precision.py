@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import UsageError
+from mlrecipes.cli import error_line
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models import build_mlp
 from mlrecipes.precision import apply_policy, choose_policy
 
@@ -22,8 +23,15 @@ def test_policy_choice(mode, on_gpu, expected):
 
 
 def test_unknown_mode():
-    with pytest.raises(UsageError, match="--mixed-precision int8: unknown mode; choose from off, auto"):
+    with pytest.raises(
+        ArgumentValueError, match="argument `mixed_precision`: unknown mode; choose from off, auto"
+    ) as raised:
         choose_policy("int8", on_gpu=False)
+    flags = {"mixed_precision": "--mixed-precision"}
+    assert (
+        error_line(raised.value, flags)
+        == "--mixed-precision int8: unknown mode; choose from off, auto, bfloat16, float16"
+    )
 
 
 def test_policy_is_applied_and_the_output_stays_float32():

@@ -61,7 +61,7 @@ def test_pair_file_without_tab_exits_2_with_one_line(tmp_path, capsys):
 def test_translate_without_a_run_exits_2(tmp_path, capsys):
     assert exit_status(["--translate", "olá"]) == 2
     assert exit_status(["--translate", "olá", "--model-dir", str(tmp_path)]) == 2
-    assert "has no model.keras" in capsys.readouterr().err
+    assert "holds no saved run (no model.keras and metrics.json)" in capsys.readouterr().err
 
 
 def test_ted_portuguese_english_is_the_default(tmp_path, network):

@@ -63,7 +63,7 @@ def test_generate_continues_a_prompt_from_the_saved_run(finished_run, capsys):
     "argv, message",
     [
         (["--generate", "x" * 17], "the prompt is 17 bytes long but the model reads at most 16"),
-        (["--generate", "hello", "--model-dir", "NOWHERE"], "has no model.keras"),
+        (["--generate", "hello", "--model-dir", "NOWHERE"], "holds no saved run (no model.keras and metrics.json)"),
     ],
 )
 def test_bad_generation_requests_exit_2_with_one_line(finished_run, tmp_path, capsys, argv, message):

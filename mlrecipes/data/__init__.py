@@ -5,28 +5,33 @@ unbatched ``tf.data`` datasets; :func:`~mlrecipes.data.pipeline.make_pipeline`
 batches them. The corpus and sentence-pair readers return plain text, which their recipes turn into datasets.
 """
 
-from mlrecipes.data.cifar10 import load_cifar10
-from mlrecipes.data.idx import read_idx, write_idx
-from mlrecipes.data.imdb import load_imdb
-from mlrecipes.data.mnist import load_mnist
-from mlrecipes.data.pipeline import make_pipeline, steps_per_epoch
-from mlrecipes.data.sentence_pairs import load_ted_pt_en, read_pair_splits
-from mlrecipes.data.splits import Splits
-from mlrecipes.data.text_corpus import load_tiny_shakespeare, read_text_corpus
-from mlrecipes.data.text_folder import load_text_folder
+from __future__ import annotations
 
-__all__ = [
-    "Splits",
-    "load_cifar10",
-    "load_imdb",
-    "load_mnist",
-    "load_ted_pt_en",
-    "load_text_folder",
-    "load_tiny_shakespeare",
-    "make_pipeline",
-    "read_idx",
-    "read_pair_splits",
-    "read_text_corpus",
-    "steps_per_epoch",
-    "write_idx",
-]
+import importlib
+from typing import Any
+
+# Public name -> the module that defines it. Imported on first use, so that the
+# command line can read a loader's constants without loading TensorFlow.
+_EXPORTS = {
+    "Splits": "splits",
+    "load_cifar10": "cifar10",
+    "load_imdb": "imdb",
+    "load_mnist": "mnist",
+    "load_ted_pt_en": "sentence_pairs",
+    "load_text_folder": "text_folder",
+    "load_tiny_shakespeare": "text_corpus",
+    "make_pipeline": "pipeline",
+    "read_idx": "idx",
+    "read_pair_splits": "sentence_pairs",
+    "read_text_corpus": "text_corpus",
+    "steps_per_epoch": "pipeline",
+    "write_idx": "idx",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"mlrecipes.data.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

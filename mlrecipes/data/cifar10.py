@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from mlrecipes.data.splits import Splits
 from mlrecipes.data.tfds_source import load_tfds
@@ -253,6 +252,8 @@ def load_cifar10(
         UsageError: On a bad folder or a negative ``validation_size``.
         DataUnavailableError: When offline with no ``data_dir``.
     """
+    import tensorflow as tf  # here: FOLDER_HELP is read by the command line, before TensorFlow loads
+
     if validation_size < 0:
         raise UsageError(f"validation_size={validation_size}: must be 0 or more")
     if data_dir is not None:

@@ -37,12 +37,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
 from mlrecipes.data.splits import Splits
 from mlrecipes.errors import UsageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 TEXT_SUFFIX = ".txt"
 SPLIT_FOLDERS = ("train", "test")
@@ -246,6 +249,8 @@ def report_skipped(folder: Path, skipped: Sequence[SkippedFile]) -> None:
 
 
 def _dataset(texts: Sequence[str], labels: np.ndarray) -> tf.data.Dataset:
+    import tensorflow as tf  # here: BAD_FILE_POLICIES is read by the command line, before TensorFlow loads
+
     return tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), dtype=tf.string), labels))
 
 

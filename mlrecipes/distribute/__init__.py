@@ -15,8 +15,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+STRATEGY_NAMES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
+"""The strategies :func:`resolve_strategy` knows (and ``--strategy`` accepts)."""
+
+WORKER_TIMEOUT = 300
+"""Seconds a multi-worker run waits, by default, for every worker to join."""
+
 _STRATEGY_EXPORTS = (
-    "STRATEGY_NAMES",
     "choose_strategy",
     "parse_devices",
     "read_tf_config",
@@ -25,7 +30,7 @@ _STRATEGY_EXPORTS = (
     "tpu_configured",
 )
 
-__all__ = list(_STRATEGY_EXPORTS)
+__all__ = ["STRATEGY_NAMES", "WORKER_TIMEOUT", *_STRATEGY_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

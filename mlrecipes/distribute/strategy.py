@@ -19,10 +19,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from mlrecipes.cli import WORKER_TIMEOUT
+from mlrecipes.distribute import STRATEGY_NAMES, WORKER_TIMEOUT
 from mlrecipes.errors import UsageError
-
-STRATEGY_NAMES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
 
 
 def tpu_configured(environ: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> bool:
@@ -162,7 +160,7 @@ def resolve_strategy(
         devices: For ``mirrored``: ``cpu:N`` (split the CPU into N logical
             devices) or a comma-separated list of devices; default all GPUs.
         worker_timeout: For ``multiworker``: seconds to wait for every worker
-            in ``TF_CONFIG`` to join; default ``mlrecipes.cli.WORKER_TIMEOUT``.
+            in ``TF_CONFIG`` to join; default ``mlrecipes.distribute.WORKER_TIMEOUT``.
 
     Returns:
         The strategy; call ``strategy.scope()`` around building and compiling.

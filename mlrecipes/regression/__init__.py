@@ -8,8 +8,24 @@
   :mod:`mlrecipes.regression.plots` draws them.
 """
 
-from mlrecipes.regression.least_squares import fit_least_squares, regression_metrics
-from mlrecipes.regression.model import build_linear_regression
-from mlrecipes.regression.tables import load_regression_data
+from __future__ import annotations
 
-__all__ = ["build_linear_regression", "fit_least_squares", "load_regression_data", "regression_metrics"]
+import importlib
+from typing import Any
+
+# Public name -> the module that defines it, imported on first use (the
+# command line reads the tables' constants without loading TensorFlow).
+_EXPORTS = {
+    "build_linear_regression": "model",
+    "fit_least_squares": "least_squares",
+    "load_regression_data": "tables",
+    "regression_metrics": "least_squares",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"mlrecipes.regression.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,8 +26,7 @@ from keras import ops
 
 from mlrecipes.data.text_corpus import byte_tokenizer, encode
 from mlrecipes.errors import UsageError
-
-SAMPLERS = ("greedy", "top_k", "top_p")
+from mlrecipes.generation import SAMPLERS
 
 
 def make_sampler(

@@ -1,0 +1,31 @@
+"""Autoregressive generation with keras-hub samplers: continue a text, or decode a target.
+
+The functions live in `mlrecipes.generation.decoding` and are re-exported
+here, imported on first use, so that the command line can read `SAMPLERS`
+without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+SAMPLERS = ("greedy", "top_k", "top_p")
+"""The sampler names `make_sampler` knows (and ``--sampler`` accepts)."""
+
+_DECODING_EXPORTS = (
+    "context_length",
+    "decode_sequences",
+    "detokenize",
+    "generate_ids",
+    "generate_text",
+    "make_sampler",
+)
+
+__all__ = ["SAMPLERS", *_DECODING_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DECODING_EXPORTS:
+        return getattr(importlib.import_module("mlrecipes.generation.decoding"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
