@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -283,12 +284,16 @@ def error_line(error: InputError, flags: dict[str, str] | None = None) -> str:
     Returns:
         One line, such as ``--hidden-units 0: every layer width must be positive``;
         an error that names no argument (or an argument that is not a flag) keeps
-        its own message.
+        its own message, with the arguments it names in backticks (`data_dir`)
+        replaced by their flags (``--data-dir``).
     """
     flags = _FLAGS if flags is None else flags
     if isinstance(error, ArgumentValueError) and error.argument in flags:
-        return f"{flags[error.argument]} {_format_value(error.value)}: {error.reason}"
-    return str(error)
+        line = f"{flags[error.argument]} {_format_value(error.value)}: {error.reason}"
+    else:
+        line = str(error)
+    # Library messages name other arguments in backticks, as Keras does (`data_dir`): name their flags.
+    return re.sub(r"`(\w+)`", lambda match: flags.get(match.group(1), match.group(0)), line)
 
 
 def _program_name() -> str:
@@ -304,7 +309,7 @@ def check_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | No
     it returns and the recipe goes on to import TensorFlow and run ``main``.
 
     Args:
-        parser: The recipe's parser (from :func:`recipe_parser`).
+        parser: The recipe's parser (from `recipe_parser`).
         argv: Arguments, default ``sys.argv[1:]``.
     """
     try:

@@ -59,6 +59,10 @@ class DataError(InputError, ValueError):
     """
 
 
+class ConfigurationError(InputError, ValueError):
+    """The environment is set up wrongly, for example a malformed ``TF_CONFIG``."""
+
+
 class DataUnavailableError(InputError, OSError):
     """A data set (or pretrained preset) is neither on disk nor downloadable, for example offline."""
 

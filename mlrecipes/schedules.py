@@ -1,6 +1,6 @@
 r"""Learning-rate schedules shared by the recipes.
 
-Every recipe that decays its learning rate uses :func:`warmup_cosine`: a
+Every recipe that decays its learning rate uses `warmup_cosine`: a
 linear warm-up from 0 to the peak rate $\eta_{\max}$ over the first $w$ steps,
 then a half cosine that reaches exactly 0 at the last step $T$,
 

@@ -82,7 +82,8 @@ it moves by 4% with the sample is itself a lesson.
 
 ``--data-dir DIR`` reads ``DIR/windsor-housing.csv`` (the same table) instead
 of the embedded copy. ``--predict`` loads a finished run and prints the
-prediction for one set of raw feature values, one per feature in order.
+prediction for raw feature values given as ``column=value`` pairs: the saved
+``model.keras`` takes the raw columns and encodes them itself.
 
 Run it::
 
@@ -90,7 +91,7 @@ Run it::
     python -m recipes.linear_regression --test-fraction 0.2
     python -m recipes.linear_regression --features lotsize bedrooms bathrms stories airco prefarea
     python -m recipes.linear_regression --csv houses.csv --target price --features area rooms pool
-    python -m recipes.linear_regression --predict 5000 --model-dir runs/linear_regression
+    python -m recipes.linear_regression --predict lotsize=5000 --model-dir runs/linear_regression
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ import sys
 from pathlib import Path
 
 from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, recipe_parser, run_recipe
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, UsageError
 from mlrecipes.regression.tables import EMBEDDED_TABLE
 
 RECIPE = "linear_regression"
@@ -119,7 +120,9 @@ def build_parser():
         "(for another table use --csv)",
     )
     recipe = parser.add_argument_group("this recipe")
-    recipe.add_argument("--csv", type=Path, default=None, metavar="PATH", help="a CSV file with a header line to fit")
+    recipe.add_argument(
+        "--csv", dest="csv_path", type=Path, default=None, metavar="PATH", help="a CSV file with a header line to fit"
+    )
     recipe.add_argument(
         "--target", default=None, metavar="COLUMN", help=f"the column to predict (default {DEFAULT_TARGET})"
     )
@@ -147,8 +150,9 @@ def build_parser():
         "--predict",
         nargs="+",
         default=None,
-        metavar="VALUE",
-        help="print the prediction of the model in --model-dir for these raw feature values, one per feature, in order",
+        metavar="COLUMN=VALUE",
+        help="print the prediction of the model in --model-dir for these raw feature values, one column=value per "
+        "feature (a one-feature model also takes the bare value)",
     )
     recipe.add_argument(
         "--model-dir",
@@ -170,10 +174,11 @@ import tensorflow as tf
 
 from mlrecipes.data.pipeline import make_pipeline
 from mlrecipes.regression.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
-from mlrecipes.regression.model import build_linear_regression, fitted_line, load_regression_run, predict_raw
+from mlrecipes.regression.model import build_linear_regression, design_matrix, fitted_line, predict_from_text
 from mlrecipes.regression.report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
 from mlrecipes.regression.tables import load_regression_data
 from mlrecipes.run import RecipeRun
+from mlrecipes.saved_run import load_run
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -191,16 +196,16 @@ def main(argv=None):
         return predict(args)
     if args.model_dir is not None:
         raise UsageError("--model-dir is only read by --predict")
-    if args.csv is not None and (args.target is None or args.features is None):
-        raise UsageError(f"--csv {args.csv}: name the columns to use with --target COLUMN --features COLUMN ...")
+    if args.csv_path is not None and (args.target is None or args.features is None):
+        raise UsageError(f"--csv {args.csv_path}: name the columns to use with --target COLUMN --features COLUMN ...")
 
-    # Data: the encoded features X (one row per house) and the target y,
+    # Data: the raw feature columns (one row per house) and the target y,
     # shuffled with the seed and cut into training and test rows. Everything
     # is checked here, before anything is written.
     data = load_regression_data(
         args.target or DEFAULT_TARGET,
         args.features or DEFAULT_FEATURES,
-        csv_path=args.csv,
+        csv_path=args.csv_path,
         data_dir=args.data_dir,
         drop_missing=args.drop_missing,
     )
@@ -211,9 +216,13 @@ def main(argv=None):
     if args.test_fraction and not test_rows:
         raise UsageError(f"--test-fraction {args.test_fraction} of {data.rows} rows holds out no row; use 0 or more")
     train_index, test_index = np.sort(order[test_rows:]), np.sort(order[:test_rows])
-    splits = {"train": (data.features[train_index], data.target[train_index])}
+    # The design matrix X: the columns the model's own encoding layers make of
+    # the raw ones (a categorical column becomes 0/1 indicators), so that least
+    # squares solves with exactly what gradient descent sees.
+    x = design_matrix(data.features, data.columns)
+    splits = {"train": (x[train_index], data.target[train_index])}
     if test_rows:
-        splits["test"] = (data.features[test_index], data.target[test_index])
+        splits["test"] = (x[test_index], data.target[test_index])
     x_train, y_train = splits["train"]
     check_design(x_train, data.feature_names, rows_name="training rows")
 
@@ -237,19 +246,22 @@ def main(argv=None):
             "(two weights gain nothing from several devices) or change --test-fraction"
         )
 
-    # Input pipeline: rows of raw features and targets. With the default batch
-    # size one batch holds every training row: one exact gradient step per epoch.
-    def pipeline(x, y, shuffle=False):
-        rows = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("float32")[:, None]))
-        return make_pipeline(rows, args.batch_size, shuffle=shuffle, seed=args.seed)
+    # Input pipeline: rows of raw columns (a dict, as the model takes them) and
+    # targets. With the default batch size one batch holds every training row:
+    # one exact gradient step per epoch.
+    def pipeline(rows, shuffle=False):
+        columns = {name: values[:, None] for name, values in data.take(rows).items()}
+        targets = data.target[rows].astype("float32")[:, None]
+        dataset = tf.data.Dataset.from_tensor_slices((columns, targets))
+        return make_pipeline(dataset, args.batch_size, shuffle=shuffle, seed=args.seed)
 
-    train = pipeline(x_train, y_train, shuffle=True)
-    test = pipeline(*splits["test"]) if test_rows else None
+    train = pipeline(train_index, shuffle=True)
+    test = pipeline(test_index) if test_rows else None
 
-    # Model: a Normalization layer adapted to the training rows, then one
-    # Dense(1) layer, trained on the mean squared error.
+    # Model: the encoding layers, a Normalization layer adapted to the
+    # training rows, then one Dense(1) layer, trained on the mean squared error.
     with run.strategy.scope():
-        model = build_linear_regression(x_train, name=f"{RECIPE}_{data.target_name}")
+        model = build_linear_regression(data.features, data.take(train_index), name=f"{RECIPE}_{data.target_name}")
         model.compile(
             optimizer=make_optimizer(args.optimizer, args.learning_rate),
             loss=keras.losses.MeanSquaredError(),
@@ -267,7 +279,7 @@ def main(argv=None):
     # Both fits side by side, in the data's own units, scored alike in float64.
     comparison = compare_fits(
         {
-            GRADIENT_DESCENT: (fitted_line(model), lambda x: model.predict(x.astype("float32"), verbose=0)),
+            GRADIENT_DESCENT: (fitted_line(model), fitted_line(model).predict),
             LEAST_SQUARES: (exact, exact.predict),
         },
         splits,
@@ -279,11 +291,10 @@ def main(argv=None):
 
     return run.finish(
         model,
-        dataset=Path(data.source).stem if args.csv else "windsor-housing",
+        dataset=Path(data.source).stem if args.csv_path else "windsor-housing",
         data_source=data.source,
         target=data.target_name,
-        features=[encoding.column for encoding in data.encodings],
-        encoding=[encoding.to_dict() for encoding in data.encodings],
+        features=[feature.column for feature in data.features],
         rows={"read": data.rows_read, "dropped_missing": data.rows_dropped, "train": len(y_train), "test": test_rows},
         optimizer=args.optimizer,
         largest_stable_learning_rate=limit,
@@ -293,19 +304,18 @@ def main(argv=None):
 
 
 def predict(args):
-    """Print the prediction of a finished run's model for one set of raw feature values."""
-    if any(value is not None for value in (args.csv, args.target, args.features, args.data_dir)):
+    """Print the prediction of a finished run's model for raw feature values (``column=value`` pairs)."""
+    if any(value is not None for value in (args.csv_path, args.target, args.features, args.data_dir)):
         raise UsageError(
             "--predict takes its features from the run in --model-dir; leave out --csv, --target, "
             "--features and --data-dir"
         )
-    run = load_regression_run(args.model_dir or args.output_dir)
+    saved = load_run(args.model_dir or args.output_dir, recipe=RECIPE, required=("target",))
     try:
-        value = predict_raw(run, args.predict)
-    except UsageError as error:
-        raise UsageError(f"--predict: {error}") from None
-    given = ", ".join(f"{encoding.column}={text}" for encoding, text in zip(run.encodings, args.predict))
-    print(f"{run.target} predicted for {given}: {value:.7g}")
+        value = predict_from_text(saved.model, args.predict)
+    except ArgumentValueError as error:
+        raise UsageError(f"--predict {error.value}: {error.reason}") from None
+    print(f"{saved.metrics['target']} predicted for {', '.join(args.predict)}: {value:.7g}")
     return value
 
 

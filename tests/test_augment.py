@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from mlrecipes.data.augment import make_augmentation, random_crop, random_cutout, random_flip
 from mlrecipes.data.pipeline import make_pipeline
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 SEED = tf.constant([7, 11], tf.int64)
 
@@ -64,7 +64,9 @@ def test_shapes_dtypes_and_value_ranges_are_kept():
         np.testing.assert_array_equal(out_labels, labels)  # labels pass through unchanged
     gray = tf.constant(images(4, size=28, channels=1))
     assert make_augmentation(3, cutout=8, fill=0)(gray, tf.zeros(4))[0].shape == (4, 28, 28, 1)
-    with pytest.raises(UsageError, match=r"fill \(125, 123, 114\): give one value or one per channel \(1\)"):
+    with pytest.raises(
+        InputError, match=r"`fill`: give one value or one per channel \(1\). Received: fill=\(125, 123, 114\)"
+    ):
         augment(gray, tf.zeros(4))
 
 
@@ -104,16 +106,16 @@ def test_reproducible_inside_a_parallel_training_pipeline():
     [
         (dict(padding=-1), "sizes must be 0 or more"),
         (dict(cutout=-2), "sizes must be 0 or more"),
-        (dict(padding_mode="wrap"), "padding_mode='wrap': choose from reflect, constant"),
+        (dict(padding_mode="wrap"), "`padding_mode`: choose from reflect, constant. Received: padding_mode='wrap'"),
     ],
 )
 def test_bad_settings(kwargs, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InputError, match=message):
         make_augmentation(0, **kwargs)
 
 
 def test_reflection_padding_larger_than_the_image_is_refused():
-    with pytest.raises(UsageError, match="reflection padding must be smaller than the images"):
+    with pytest.raises(InputError, match="reflection padding must be smaller than the images"):
         make_augmentation(0, padding=8)(tf.constant(images(2, size=8)), tf.zeros(2))
     out, _ = make_augmentation(0, padding=8, padding_mode="constant")(tf.constant(images(2, size=8)), tf.zeros(2))
     assert out.shape == (2, 8, 8, 3)

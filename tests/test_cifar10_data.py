@@ -11,7 +11,7 @@ from mlrecipes.data.cifar10 import (
     read_python_folder,
     write_python_folder,
 )
-from mlrecipes.errors import DataUnavailableError, UsageError
+from mlrecipes.errors import DataUnavailableError, InputError
 
 
 def make_images(count, seed):
@@ -90,7 +90,7 @@ def test_offline_without_a_folder_is_one_clear_line(tmp_path):
     with pytest.raises(DataUnavailableError) as raised:
         load_cifar10(tfds_dir=tmp_path / "empty")
     message = str(raised.value)
-    assert "\n" not in message and "--data-dir" in message and "cifar-10-python.tar.gz" in message
+    assert "\n" not in message and "pass `data_dir`" in message and "cifar-10-python.tar.gz" in message
 
 
 def rewrite(folder, name, content):
@@ -137,7 +137,7 @@ def test_damaged_folders_give_one_line_errors(cifar_folder, damage, message):
         rewrite(folder, "test_batch", {b"data": rows, b"labels": [10] + [0] * 19})
     elif damage == "meta":
         rewrite(folder, "batches.meta", {b"label_names": [b"cat", b"dog"]})
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(InputError) as raised:
         load_cifar10(data_dir=folder)
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
@@ -153,7 +153,7 @@ def test_a_pickle_that_would_run_code_is_refused(cifar_folder, tmp_path, monkeyp
     folder, _ = cifar_folder
     monkeypatch.chdir(tmp_path)
     rewrite(folder, "data_batch_1", {b"data": RunsCode(), b"labels": [0]})
-    with pytest.raises(UsageError, match="refers to .*system, which a CIFAR-10 batch never does"):
+    with pytest.raises(InputError, match="refers to .*system, which a CIFAR-10 batch never does"):
         read_batch(folder / "data_batch_1")
     assert not (tmp_path / "PWNED").exists()
 

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from mlrecipes.distribute import choose_strategy, read_tf_config, resolve_strategy, strategy_name, tpu_configured
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -31,17 +31,17 @@ def test_explicit_choices_are_kept():
 
 
 def test_gpu_without_gpu_is_a_clear_error():
-    with pytest.raises(UsageError, match="--strategy gpu: TensorFlow sees no GPU"):
+    with pytest.raises(InputError, match="`strategy`: TensorFlow sees no GPU"):
         choose_strategy("gpu", gpus=0, tpu=False, tf_config=False)
 
 
 def test_multiworker_without_tf_config_is_a_clear_error():
-    with pytest.raises(UsageError, match="TF_CONFIG is not set"):
+    with pytest.raises(InputError, match="TF_CONFIG is not set"):
         choose_strategy("multiworker", gpus=0, tpu=False, tf_config=False)
 
 
 def test_unknown_strategy():
-    with pytest.raises(UsageError, match="choose from auto, cpu"):
+    with pytest.raises(InputError, match="choose from auto, cpu"):
         choose_strategy("horovod", gpus=0, tpu=False, tf_config=False)
 
 
@@ -79,7 +79,7 @@ def test_tf_config_reading():
     ],
 )
 def test_malformed_tf_config(environ, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InputError, match=message):
         read_tf_config(environ)
 
 
@@ -94,19 +94,19 @@ def test_single_device_gets_the_default_strategy():
 def test_asking_for_a_gpu_on_this_machine_fails_clearly():
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU")
-    with pytest.raises(UsageError, match="no GPU"):
+    with pytest.raises(InputError, match="no GPU"):
         resolve_strategy("gpu")
 
 
 def test_asking_for_a_tpu_where_there_is_none_fails_fast(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
     monkeypatch.setattr("mlrecipes.distribute.strategy.tpu_configured", lambda: False)
-    with pytest.raises(UsageError, match="--strategy tpu: no TPU here"):
+    with pytest.raises(InputError, match="`strategy`: no TPU here"):
         resolve_strategy("tpu")
 
 
 def test_an_unreachable_tpu_address_fails_fast(unused_port):
-    with pytest.raises(UsageError, match="does not answer"):
+    with pytest.raises(InputError, match="does not answer"):
         resolve_strategy("tpu", tpu_name=f"grpc://127.0.0.1:{unused_port}")
 
 

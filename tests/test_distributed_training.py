@@ -16,7 +16,7 @@ import pytest
 from mlrecipes.cli import run_recipe
 from mlrecipes.distribute import multiworker_compat, parse_devices
 from mlrecipes.distribute.launch import tf_configs
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 from recipes import mnist_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def test_device_lists(spec, expected):
 
 @pytest.mark.parametrize("spec", ["cpu:0", "cpu:x", "tpu:0", "", "/gpu:0,nonsense"])
 def test_bad_device_lists(spec):
-    with pytest.raises(UsageError, match="--devices"):
+    with pytest.raises(ArgumentValueError, match="argument `devices`"):
         parse_devices(spec)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mlrecipes.data.idx import read_idx, write_idx
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 
 @pytest.mark.parametrize("name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])
@@ -39,7 +39,7 @@ def test_truncated_file_is_refused(tmp_path):
     write_idx(tmp_path / "x", np.ones((10, 28, 28), np.uint8))
     data = (tmp_path / "x").read_bytes()
     (tmp_path / "x").write_bytes(data[:-100])
-    with pytest.raises(UsageError, match="truncated"):
+    with pytest.raises(InputError, match="truncated"):
         read_idx(tmp_path / "x")
 
 
@@ -47,14 +47,14 @@ def test_truncated_gzip_is_refused(tmp_path):
     write_idx(tmp_path / "x.gz", np.random.default_rng(0).integers(0, 255, (50, 28, 28)).astype(np.uint8))
     data = (tmp_path / "x.gz").read_bytes()
     (tmp_path / "x.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(UsageError, match="truncated|damaged"):
+    with pytest.raises(InputError, match="truncated|damaged"):
         read_idx(tmp_path / "x.gz")
 
 
 def test_not_an_idx_file(tmp_path):
     (tmp_path / "x.gz").write_bytes(gzip.compress(b"hello world, not idx"))
-    with pytest.raises(UsageError, match="not an IDX file"):
+    with pytest.raises(InputError, match="not an IDX file"):
         read_idx(tmp_path / "x.gz")
     (tmp_path / "empty").write_bytes(b"")
-    with pytest.raises(UsageError, match="not an IDX file"):
+    with pytest.raises(InputError, match="not an IDX file"):
         read_idx(tmp_path / "empty")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import DataError
 from mlrecipes.regression.least_squares import (
     check_design,
     fit_least_squares,
@@ -12,6 +12,7 @@ from mlrecipes.regression.least_squares import (
     regression_metrics,
     with_ones,
 )
+from mlrecipes.regression.model import design_matrix
 from mlrecipes.regression.tables import embedded_table, regression_data
 
 
@@ -39,10 +40,11 @@ def test_closed_form_recovers_an_exact_plane_and_solves_the_normal_equations():
 
 def test_embedded_data_reference_line():
     data = regression_data(embedded_table(), "price", ["lotsize"])
-    fit = fit_least_squares(data.features, data.target)
+    x = design_matrix(data.features, data.columns)
+    fit = fit_least_squares(x, data.target)
     assert fit.weights[0] == pytest.approx(6.5988, abs=5e-5)
     assert fit.intercept == pytest.approx(34136.19, abs=5e-3)
-    metrics = regression_metrics(data.target, fit.predict(data.features))
+    metrics = regression_metrics(data.target, fit.predict(x))
     assert metrics.mse == pytest.approx(5.0741e8, rel=1e-4) and metrics.r2 == pytest.approx(0.2871, abs=5e-5)
 
 
@@ -69,11 +71,11 @@ def test_regression_metrics_by_hand():
 def test_check_design_refuses_fits_that_are_not_unique():
     names = ("a", "b")
     message = r"2 training rows for 2 feature column\(s\) \(a, b\): a linear fit needs at least 3"
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(DataError, match=message):
         check_design(np.array([[1.0, 2.0], [3.0, 5.0]]), names, rows_name="training rows")
-    with pytest.raises(UsageError, match=r"'b' has the same value \(4\) in all 3 rows"):
+    with pytest.raises(DataError, match=r"'b' has the same value \(4\) in all 3 rows"):
         check_design(np.array([[1.0, 4.0], [2.0, 4.0], [3.0, 4.0]]), names)
-    with pytest.raises(UsageError, match=r"linearly dependent"):
+    with pytest.raises(DataError, match=r"linearly dependent"):
         check_design(np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0]]), names)
     check_design(np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 5.0]]), names)  # three rows, two features: fine
 

@@ -8,7 +8,7 @@ from conftest import FASHION_MNIST, write_mnist_folder
 
 from mlrecipes.data import load_mnist, make_pipeline
 from mlrecipes.data.idx import write_idx
-from mlrecipes.errors import DataUnavailableError, UsageError
+from mlrecipes.errors import DataUnavailableError, InputError
 
 
 def test_idx_folder_gives_three_splits(mnist_folder):
@@ -43,7 +43,7 @@ def test_plain_and_dotted_file_names(tmp_path):
 
 
 def test_empty_folder_names_the_expected_files(tmp_path):
-    with pytest.raises(UsageError, match="train-images-idx3-ubyte.*t10k-labels-idx1-ubyte"):
+    with pytest.raises(InputError, match="train-images-idx3-ubyte.*t10k-labels-idx1-ubyte"):
         load_mnist("mnist", data_dir=tmp_path)
 
 
@@ -52,21 +52,23 @@ def test_wrong_files_are_refused(mnist_folder):
     (mnist_folder / "train-images-idx3-ubyte.gz").write_bytes(
         (mnist_folder / "train-labels-idx1-ubyte.gz").read_bytes()
     )
-    with pytest.raises(UsageError, match="expected 28x28 uint8 images"):
+    with pytest.raises(InputError, match="expected 28x28 uint8 images"):
         load_mnist("mnist", data_dir=mnist_folder)
 
 
 def test_label_count_mismatch_and_range(mnist_folder):
     write_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz", np.zeros(7, np.uint8))
-    with pytest.raises(UsageError, match="7 labels for 200 images"):
+    with pytest.raises(InputError, match="7 labels for 200 images"):
         load_mnist("mnist", data_dir=mnist_folder)
     write_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz", np.full(200, 12, np.uint8))
-    with pytest.raises(UsageError, match="label 12"):
+    with pytest.raises(InputError, match="label 12"):
         load_mnist("mnist", data_dir=mnist_folder)
 
 
 def test_unknown_dataset():
-    with pytest.raises(UsageError, match="'kmnist'.*mnist, fashion_mnist"):
+    with pytest.raises(
+        InputError, match="unknown data set; choose from mnist, fashion_mnist. Received: dataset='kmnist'"
+    ):
         load_mnist("kmnist")
 
 
@@ -84,7 +86,7 @@ def test_offline_without_data_fails_fast_and_says_what_to_do(monkeypatch, tmp_pa
     # The real probe runs; the test's network guard makes the host unreachable,
     # as on a machine without network.
     started = time.monotonic()
-    with pytest.raises(DataUnavailableError, match="cannot be downloaded.*--data-dir"):
+    with pytest.raises(DataUnavailableError, match="cannot be downloaded.*pass `data_dir`"):
         load_mnist("mnist", tfds_dir=tmp_path / "tfds")
     assert time.monotonic() - started < 30
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.models.cnn import build_cnn, smallest_input_size
 from mlrecipes.precision import apply_policy
 
@@ -94,21 +94,21 @@ def test_smallest_input_size():
     assert smallest_input_size(2, 1, 3, "valid") == 10  # 10 -> 8 -> 4 -> 2 -> 1
     assert smallest_input_size(3, 1, 3, "same") == 8
     build_cnn((10, 10, 1), 2)
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         build_cnn((9, 10, 1), 2)
 
 
 @pytest.mark.parametrize(
     "input_shape, kwargs, message",
     [
-        ((28, 28), {}, r"input_shape \(28, 28\): expected \(height, width, channels\)"),
+        ((28, 28), {}, r"`input_shape`: expected \(height, width, channels\).*Received: input_shape=\(28, 28\)"),
         ((1, 28, 28, 1), {}, "expected \\(height, width, channels\\)"),
         ((28, 0, 1), {}, "positive whole numbers"),
         ((8, 8, 1), {}, "8x8 images are too small for 2 conv-and-pool blocks .* at least 10x10"),
         ((28, 28, 1), dict(filters=(8,) * 5, padding="same"), "28x28 images are too small for 5 .* at least 32x32"),
         ((28, 28, 1), dict(num_classes=1), "at least 2 classes"),
         ((28, 28, 1), dict(filters=()), "one positive filter count per block"),
-        ((28, 28, 1), dict(padding="full"), "padding='full': choose from same, valid"),
+        ((28, 28, 1), dict(padding="full"), "`padding`: choose from same, valid. Received: padding='full'"),
         ((28, 28, 1), dict(head="attention"), "head='attention'"),
         ((28, 28, 1), dict(dropout=1.0), "dropout"),
         ((28, 28, 1), dict(input_mean=0.5), "give both"),
@@ -117,6 +117,6 @@ def test_smallest_input_size():
 )
 def test_bad_arguments_are_one_line_usage_errors(input_shape, kwargs, message):
     kwargs = {"num_classes": 10, **kwargs}
-    with pytest.raises(UsageError, match=message) as raised:
+    with pytest.raises(InputError, match=message) as raised:
         build_cnn(input_shape, **kwargs)
     assert "\n" not in str(raised.value)

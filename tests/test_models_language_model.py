@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, next_token_windows
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.generation import context_length, generate_ids, generate_text, make_sampler
 from mlrecipes.models.language_model import build_language_model
 
@@ -47,7 +47,7 @@ def test_tied_output_projection_is_the_token_embedding_and_survives_saving(tmp_p
 @pytest.mark.parametrize("options", [{"width": 10, "num_heads": 4}, {"depth": 0}, {"dropout": 1.0}])
 def test_bad_sizes_are_usage_errors(options):
     sizes = {"width": 16, "num_heads": 2, "depth": 1, "dropout": 0.0} | options
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         build_language_model(BYTE_VOCABULARY_SIZE, CONTEXT, **sizes)
 
 
@@ -84,9 +84,9 @@ def test_greedy_is_deterministic_and_sampling_follows_its_seed(saved_pattern_mod
 
 def test_prompt_longer_than_the_context_is_refused(saved_pattern_model):
     assert context_length(saved_pattern_model) == CONTEXT
-    with pytest.raises(UsageError, match=r"17 bytes long but the model reads at most 16"):
+    with pytest.raises(InputError, match=r"17 bytes long but the model reads at most 16"):
         generate_text(saved_pattern_model, "x" * 17, max_new_tokens=4, sampler=make_sampler("greedy"))
-    with pytest.raises(UsageError, match="empty"):
+    with pytest.raises(InputError, match="empty"):
         generate_text(saved_pattern_model, "", max_new_tokens=4, sampler=make_sampler("greedy"))
     assert generate_text(saved_pattern_model, "x" * 16, max_new_tokens=2, sampler=make_sampler("greedy")).startswith(
         "x" * 16
@@ -95,5 +95,5 @@ def test_prompt_longer_than_the_context_is_refused(saved_pattern_model):
 
 @pytest.mark.parametrize("name, options", [("beam", {}), ("top_p", {"p": 0.0}), ("greedy", {"temperature": 0.0})])
 def test_bad_sampler_settings_are_usage_errors(name, options):
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         make_sampler(name, **options)

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.models import build_mlp
 
 
@@ -62,5 +62,5 @@ def test_a_training_step_lowers_the_loss():
     ],
 )
 def test_bad_arguments(kwargs, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InputError, match=message):
         build_mlp((28, 28), **kwargs)

@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from mlrecipes.data.sentence_pairs import END_ID, START_ID, encode_pairs
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.generation import decode_sequences, detokenize, make_sampler
 from mlrecipes.models.seq2seq import build_seq2seq
 
@@ -38,7 +38,7 @@ def logits(model, inputs):
 
 def test_output_shape_is_one_distribution_per_target_position(model, batch):
     assert logits(model, batch).shape == (3, TARGET, VOCABULARY)
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         build_seq2seq(VOCABULARY, VOCABULARY, SOURCE, TARGET, width=10, num_heads=4)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.models.transformer_classifier import build_transformer_classifier
 from mlrecipes.text.tokenizer import attach_tokenizer, learn_tokenizer, vocabulary
 
@@ -49,14 +49,14 @@ def test_output_does_not_depend_on_padding():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"num_classes": 1}, "num_classes=1: a classifier needs at least 2 classes"),
-        ({"width": 10, "num_heads": 4}, "width=10: must be a multiple of num_heads=4"),
-        ({"depth": 0}, "depth=0: must be a positive whole number"),
-        ({"dropout": 1.0}, "dropout=1.0: must be at least 0 and below 1"),
+        ({"num_classes": 1}, "`num_classes`: a classifier needs at least 2 classes. Received: num_classes=1"),
+        ({"width": 10, "num_heads": 4}, "`width`: must be a multiple of num_heads=4. Received: width=10"),
+        ({"depth": 0}, "`depth`: must be a positive whole number. Received: depth=0"),
+        ({"dropout": 1.0}, "`dropout`: must be at least 0 and below 1. Received: dropout=1.0"),
     ],
 )
 def test_bad_settings(overrides, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InputError, match=message):
         tiny_classifier(**overrides)
 
 

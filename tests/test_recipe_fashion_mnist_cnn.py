@@ -163,7 +163,7 @@ def test_too_many_blocks_for_28x28_images_is_one_line(mnist_folder, tmp_path, ca
     assert exit_status(argv) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
-    assert "input_shape (28, 28, 1): 28x28 images are too small for 5 conv-and-pool blocks" in error
+    assert "--filters 8 8 8 8 8: 28x28 images are too small for 5 conv-and-pool blocks" in error
     assert not output.exists()
 
 

@@ -91,12 +91,13 @@ def test_test_fraction_compares_both_fits_on_a_seeded_split(split_run):
     descent, exact = metrics["gradient_descent"], metrics["least_squares"]
     # The recipe's least squares is the exact fit of its own training rows ...
     data = regression_data(embedded_table(), "price", ["lotsize"])
+    x = data.columns["lotsize"][:, None]
     order = np.random.default_rng(42).permutation(546)
     train, test = np.sort(order[109:]), np.sort(order[:109])
-    reference = fit_least_squares(data.features[train], data.target[train])
+    reference = fit_least_squares(x[train], data.target[train])
     assert exact["weights"]["lotsize"] == pytest.approx(reference.weights[0], rel=1e-12)
     assert exact["test"]["mse"] == pytest.approx(
-        regression_metrics(data.target[test], reference.predict(data.features[test])).mse, rel=1e-12
+        regression_metrics(data.target[test], reference.predict(x[test])).mse, rel=1e-12
     )
     # ... and gradient descent lands on it: within 0.1% on the training MSE, same line to 3 figures.
     assert -1e-6 <= metrics["train_mse_gap"] <= 1e-3  # float32 rounding can put it a hair below
@@ -115,12 +116,13 @@ def test_saved_model_takes_raw_lot_sizes_and_predict_reads_the_run(default_run, 
     metrics = json.loads((output / "metrics.json").read_text())
     line = metrics["gradient_descent"]
     expected = line["weights"]["lotsize"] * 5000 + line["intercept"]
-    model = keras.saving.load_model(output / "model.keras")
-    assert float(model.predict(np.array([[5000.0]], "float32"), verbose=0)[0, 0]) == pytest.approx(expected, rel=1e-5)
+    model = keras.saving.load_model(output / "model.keras")  # takes the raw column, by name
+    raw = {"lotsize": np.array([[5000.0]], "float32")}
+    assert float(model.predict(raw, verbose=0)[0, 0]) == pytest.approx(expected, rel=1e-5)
     before = sorted(path.name for path in output.iterdir())
     status, out, err = run(["--predict", "5000", "--model-dir", str(output)])
     assert status == 0, err
-    assert out.startswith("price predicted for lotsize=5000: ")
+    assert out.startswith("price predicted for 5000: ")
     assert float(out.split(": ")[1]) == pytest.approx(expected, rel=1e-5)
     assert sorted(path.name for path in output.iterdir()) == before  # --predict writes nothing
 
@@ -166,7 +168,7 @@ def test_csv_with_several_features_and_a_yes_no_column(tmp_path):
     assert list(metrics["gradient_descent"]["weights"]) == ["area", "rooms", "pool=yes"]
     assert metrics["train_mse_gap"] <= 1e-3
     assert "pool=yes (price, against no)" in out
-    status, out, err = run(["--predict", "90", "3", "yes", "--model-dir", str(output)])
+    status, out, err = run(["--predict", "area=90", "rooms=3", "pool=yes", "--model-dir", str(output)])
     assert status == 0, err
     line = metrics["gradient_descent"]
     weights = line["weights"]
@@ -200,9 +202,9 @@ def test_missing_values_are_dropped_with_a_counted_warning(tmp_path):
 
 BAD_INPUT = [
     (["--csv", "{tmp}/nope.csv", "--target", "price", "--features", "area"], r"nope\.csv: no such file"),
-    (["--csv", "{houses}", "--target", "cost", "--features", "area"], r"target column 'cost' is not in"),
-    (["--csv", "{houses}", "--target", "price", "--features", "area", "size"], r"feature column 'size' is not in"),
-    (["--features", "lotsize", "bedroom"], r"feature column 'bedroom' is not in the embedded windsor-housing\.csv"),
+    (["--csv", "{houses}", "--target", "cost", "--features", "area"], r"--target cost: no such column in"),
+    (["--csv", "{houses}", "--target", "price", "--features", "area", "size"], r"--features size: no such column in"),
+    (["--features", "lotsize", "bedroom"], r"--features bedroom: no such column in the embedded windsor-housing\.csv"),
     (["--csv", "{names}", "--target", "price", "--features", "owner"], r"'owner' cannot be encoded: 40 different"),
     (
         ["--csv", "{gaps}", "--target", "price", "--features", "area"],
@@ -216,8 +218,8 @@ BAD_INPUT = [
     (["--learning-rate", "1.5"], r"--learning-rate 1\.5: gradient descent diverges at 1 and above"),
     (["--test-fraction", "0.0005"], r"--test-fraction 0\.0005 of 546 rows holds out no row"),
     (["--model-dir", "{tmp}"], r"--model-dir is only read by --predict"),
-    (["--predict", "5000", "--model-dir", "{tmp}/none"], r"--model-dir .*none: no such folder"),
-    (["--predict", "5000", "--model-dir", "{tmp}"], r"not a finished linear regression run"),
+    (["--predict", "5000", "--model-dir", "{tmp}/none"], r"--model-dir .*none: holds no saved run \(no such folder\)"),
+    (["--predict", "5000", "--model-dir", "{tmp}"], r"holds no saved run \(no model\.keras and metrics\.json\)"),
     (["--predict", "5000", "--features", "lotsize"], r"--predict takes its features from the run"),
     (["--data-dir", "{tmp}"], r"no windsor-housing\.csv in it"),
 ]

@@ -19,7 +19,7 @@ from mlrecipes.data.sentence_pairs import (
     read_pairs,
     write_pairs,
 )
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 
 def test_reads_tab_separated_pairs_like_anki_exports(tmp_path):
@@ -40,7 +40,7 @@ def test_reads_tab_separated_pairs_like_anki_exports(tmp_path):
 def test_bad_pair_files_are_one_line_usage_errors(tmp_path, content, message):
     path = tmp_path / "pairs.tsv"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(UsageError, match=message) as error:
+    with pytest.raises(InputError, match=message) as error:
         read_pairs(path)
     assert "\n" not in str(error.value)
 
@@ -48,10 +48,10 @@ def test_bad_pair_files_are_one_line_usage_errors(tmp_path, content, message):
 def test_non_utf8_and_too_few_pairs(tmp_path):
     path = tmp_path / "latin1.tsv"
     path.write_bytes("caf\xe9\tcoffee\n".encode("latin-1"))
-    with pytest.raises(UsageError, match="not UTF-8"):
+    with pytest.raises(InputError, match="not UTF-8"):
         read_pairs(path)
     write_pairs(path, [("a", "b")] * 3)
-    with pytest.raises(UsageError, match="has 3 pairs; at least 10"):
+    with pytest.raises(InputError, match="has 3 pairs; at least 10"):
         read_pair_splits(path)
 
 

@@ -1,11 +1,11 @@
-"""mlrecipes.regression.tables: reading CSV files, column types, one-hot encoding, missing values."""
+"""mlrecipes.regression.tables: reading CSV files, column types, raw feature columns, missing values."""
 
 from importlib import resources
 
 import numpy as np
 import pytest
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 from mlrecipes.regression.tables import (
     CATEGORICAL,
     EMBEDDED_TABLE,
@@ -13,7 +13,6 @@ from mlrecipes.regression.tables import (
     NUMERIC,
     TEXT,
     embedded_table,
-    encode_row,
     load_regression_data,
     read_table,
     regression_data,
@@ -54,43 +53,38 @@ def test_quoted_numbers_and_excel_byte_order_mark_are_read(tmp_path):
     table = read_table(write(tmp_path, '"x","y"\n"1.5","2"\n"3","4e3"\n', encoding="utf-8-sig"))
     assert list(table.columns) == ["x", "y"]  # no "\ufeffx"
     data = regression_data(table, "y", ["x"])
-    np.testing.assert_array_equal(data.features[:, 0], [1.5, 3.0])
+    np.testing.assert_array_equal(data.columns["x"], [1.5, 3.0])
     np.testing.assert_array_equal(data.target, [2.0, 4000.0])
-    assert data.features.dtype == np.float64
+    assert data.columns["x"].dtype == np.float64
 
 
 def test_too_many_text_values_is_text(tmp_path):
     rows = "".join(f"{i},name{i}\n" for i in range(MAX_LEVELS + 1))
     table = read_table(write(tmp_path, "y,who\n" + rows))
     assert table.columns["who"].kind == TEXT
-    with pytest.raises(UsageError, match=r"'who' cannot be encoded: 31 different values.*line 2.*'name0'"):
+    with pytest.raises(DataError, match=r"'who' cannot be encoded: 31 different values.*line 2.*'name0'"):
         regression_data(table, "y", ["who"])
 
 
 def test_numbers_spoiled_by_a_word_are_refused_not_one_hot_encoded(tmp_path):
     table = read_table(write(tmp_path, "y,rooms\n1,3\n2,4\n3,three\n4,5\n"))
     assert table.columns["rooms"].kind == TEXT
-    with pytest.raises(UsageError, match=r"'rooms' holds numbers, but line 4 of .* has 'three'"):
+    with pytest.raises(DataError, match=r"'rooms' holds numbers, but line 4 of .* has 'three'"):
         regression_data(table, "y", ["rooms"])
 
 
-def test_yes_no_becomes_one_indicator_column(tmp_path):
-    data = regression_data(read_table(write(tmp_path, HOUSES)), "price", ["area", "pool"])
-    assert data.feature_names == ("area", "pool=yes")
-    np.testing.assert_array_equal(data.features[:, 1], [1, 0, 1, 0, 1])
-    np.testing.assert_array_equal(data.features[:, 0], [50.5, 80, 60, 45, 120])
-
-
-def test_categorical_is_one_hot_with_the_first_level_as_reference(tmp_path):
-    data = regression_data(read_table(write(tmp_path, HOUSES)), "price", ["zone"])
-    assert data.feature_names == ("zone=north", "zone=south")  # "east" is the reference
-    np.testing.assert_array_equal(data.features, [[1, 0], [0, 1], [0, 0], [1, 0], [0, 1]])
-    assert data.encodings[0].to_dict() == {
-        "column": "zone",
-        "kind": CATEGORICAL,
-        "levels": ["east", "north", "south"],
-        "names": ["zone=north", "zone=south"],
-    }
+def test_columns_stay_raw_with_their_kinds_and_levels(tmp_path):
+    data = regression_data(read_table(write(tmp_path, HOUSES)), "price", ["area", "pool", "zone"])
+    np.testing.assert_array_equal(data.columns["area"], [50.5, 80, 60, 45, 120])
+    np.testing.assert_array_equal(data.columns["pool"], ["yes", "no", "yes", "no", "yes"])
+    assert [(feature.column, feature.kind, feature.levels) for feature in data.features] == [
+        ("area", NUMERIC, ()),
+        ("pool", CATEGORICAL, ("no", "yes")),
+        ("zone", CATEGORICAL, ("east", "north", "south")),
+    ]
+    # The model's encoded columns: a yes/no column is one indicator, the first level is the reference.
+    assert data.feature_names == ("area", "pool=yes", "zone=north", "zone=south")
+    np.testing.assert_array_equal(data.take(np.array([4, 0]))["zone"], ["south", "north"])
 
 
 MISSING = """\
@@ -107,8 +101,8 @@ NA,40,b,1
 
 def test_missing_values_are_refused_by_default_naming_counts_and_first_line(tmp_path):
     table = read_table(write(tmp_path, MISSING))
-    message = r"3 row\(s\) have missing values \(y: 1, x: 1, z: 1; first on line 3\).*--drop-missing"
-    with pytest.raises(UsageError, match=message):
+    message = r"3 row\(s\) have missing values \(y: 1, x: 1, z: 1; first on line 3\).*drop_missing=True"
+    with pytest.raises(DataError, match=message):
         regression_data(table, "y", ["x", "z"])
 
 
@@ -138,54 +132,45 @@ def test_missing_values_in_unused_columns_do_not_matter(tmp_path):
     ],
 )
 def test_malformed_files_are_refused(tmp_path, text, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(DataError, match=message):
         read_table(write(tmp_path, text))
 
 
 def test_a_missing_file_and_a_binary_file_are_refused(tmp_path):
-    with pytest.raises(UsageError, match=r"nope\.csv: no such file"):
+    with pytest.raises(DataError, match=r"nope\.csv: no such file"):
         read_table(tmp_path / "nope.csv")
-    with pytest.raises(UsageError, match=r"not a file"):
+    with pytest.raises(DataError, match=r"not a file"):
         read_table(tmp_path)
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"a,b\n\xff\xfe,1\n")
-    with pytest.raises(UsageError, match=r"not a UTF-8 text file"):
+    with pytest.raises(DataError, match=r"not a UTF-8 text file"):
         read_table(binary)
 
 
 def test_column_choices_are_checked(tmp_path):
     table = read_table(write(tmp_path, HOUSES))
-    with pytest.raises(UsageError, match=r"target column 'cost' is not in .*houses\.csv \(its columns: id, price"):
+    with pytest.raises(ArgumentValueError, match=r"no such column in .*houses\.csv \(its columns: id, price") as raised:
         regression_data(table, "cost", ["area"])
-    with pytest.raises(UsageError, match=r"feature column 'size' is not in"):
+    assert raised.value.argument == "target" and raised.value.value == "cost"
+    with pytest.raises(ArgumentValueError, match=r"`features`: no such column in") as raised:
         regression_data(table, "price", ["area", "size"])
-    with pytest.raises(UsageError, match=r"target column 'zone' must hold numbers, but line 2 of .* has 'north'"):
+    assert raised.value.value == "size"
+    with pytest.raises(DataError, match=r"line 2: target column 'zone' must hold numbers, found 'north'"):
         regression_data(table, "zone", ["area"])
-    with pytest.raises(UsageError, match=r"'area' is named more than once"):
+    with pytest.raises(ArgumentValueError, match=r"'area' is named more than once"):
         regression_data(table, "price", ["area", "area"])
-    with pytest.raises(UsageError, match=r"'price' is the target; it cannot be a feature"):
+    with pytest.raises(ArgumentValueError, match=r"'price' is the target; it cannot be a feature"):
         regression_data(table, "price", ["price"])
-    with pytest.raises(UsageError, match=r"no feature columns"):
+    with pytest.raises(ArgumentValueError, match=r"name at least one feature column"):
         regression_data(table, "price", [])
 
 
 def test_a_feature_with_one_value_is_refused(tmp_path):
     table = read_table(write(tmp_path, "y,x,c\n1,1,a\n2,1,a\n3,1,a\n"))
-    with pytest.raises(UsageError, match=r"'x' has the same value \('1'\) in every row"):
+    with pytest.raises(DataError, match=r"'x' has the same value \('1'\) in every row"):
         regression_data(table, "y", ["x"])
-    with pytest.raises(UsageError, match=r"'c' has the same value \('a'\) in every row"):
+    with pytest.raises(DataError, match=r"'c' has the same value \('a'\) in every row"):
         regression_data(table, "y", ["c"])
-
-
-def test_encode_row_takes_raw_values(tmp_path):
-    data = regression_data(read_table(write(tmp_path, HOUSES)), "price", ["area", "pool", "zone"])
-    np.testing.assert_array_equal(encode_row(data.encodings, ["70", " yes ", "south"]), [[70, 1, 0, 1]])
-    with pytest.raises(UsageError, match=r"2 value\(s\) given; one per feature is needed, in order: area, pool, zone"):
-        encode_row(data.encodings, ["70", "yes"])
-    with pytest.raises(UsageError, match=r"pool: 'maybe' is not one of its values \(no, yes\)"):
-        encode_row(data.encodings, ["70", "maybe", "south"])
-    with pytest.raises(UsageError, match=r"area: 'big' is not a number"):
-        encode_row(data.encodings, ["big", "yes", "south"])
 
 
 def test_embedded_table_is_package_data_with_its_source_note():
@@ -208,10 +193,10 @@ def test_load_regression_data_sources(tmp_path):
         (resources.files("mlrecipes.regression") / "files" / EMBEDDED_TABLE).read_bytes()
     )
     from_folder = load_regression_data("price", ["lotsize"], data_dir=folder)
-    np.testing.assert_array_equal(from_folder.features, embedded.features)
+    np.testing.assert_array_equal(from_folder.columns["lotsize"], embedded.columns["lotsize"])
     csv = load_regression_data("price", ["area"], csv_path=write(tmp_path, HOUSES))
     assert csv.units == {} and csv.rows == 5
-    with pytest.raises(UsageError, match=r"no windsor-housing\.csv in it"):
+    with pytest.raises(ArgumentValueError, match=r"no windsor-housing\.csv in it"):
         load_regression_data("price", ["lotsize"], data_dir=tmp_path / "elsewhere")
-    with pytest.raises(UsageError, match=r"--csv and --data-dir both name the data"):
+    with pytest.raises(ArgumentValueError, match=r"`csv_path` and `data_dir` both name the data"):
         load_regression_data("price", ["lotsize"], csv_path=tmp_path / "x.csv", data_dir=folder)

@@ -12,7 +12,7 @@ from mlrecipes.data.text_corpus import (
     read_text_corpus,
     split_text,
 )
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 
 def test_reads_a_file_and_a_folder_in_sorted_order_without_hidden_files(tmp_path):
@@ -52,23 +52,21 @@ def test_characters_are_counted_not_bytes():
 def test_bad_files_are_one_line_usage_errors(tmp_path, content, message):
     path = tmp_path / "corpus.txt"
     path.write_bytes(content)
-    with pytest.raises(UsageError, match=message) as error:
+    with pytest.raises(InputError, match=message) as error:
         read_text_corpus(path)
     assert "\n" not in str(error.value)
 
 
 def test_missing_path_and_empty_folder(tmp_path):
-    with pytest.raises(UsageError, match="no such file or folder"):
+    with pytest.raises(InputError, match="no such file or folder"):
         read_text(tmp_path / "nothing.txt")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="has no files"):
+    with pytest.raises(InputError, match="has no files"):
         read_text(tmp_path / "empty")
 
 
 def test_text_shorter_than_one_sequence_is_refused():
-    with pytest.raises(
-        UsageError, match=r"the validation text has 10 bytes, fewer than the 33 .* --sequence-length 32"
-    ):
+    with pytest.raises(InputError, match=r"the validation text has 10 bytes, fewer than the 33 .* sequence_length 32"):
         next_token_windows("0123456789", 32, "validation")
     assert next_token_windows("x" * 33, 32)[0].shape == (1, 32)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mlrecipes.data.text_folder import load_text_folder, read_labelled_texts, stratified_split
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 
 
 def write_corpus(folder: Path, counts: dict[str, int]) -> Path:
@@ -64,7 +64,7 @@ def test_classes_can_be_picked_and_ordered(tmp_path):
     data = read_labelled_texts(folder, ["c", "a"])
     assert data.class_names == ("c", "a")
     assert [text.split()[0] for text, label in zip(data.texts, data.labels) if label == 0] == ["c"] * 5
-    with pytest.raises(UsageError, match="no class folder 'd'; it has 'a', 'b', 'c'"):
+    with pytest.raises(InputError, match="no class folder 'd'; it has 'a', 'b', 'c'"):
         read_labelled_texts(folder, ["a", "d"])
 
 
@@ -102,7 +102,7 @@ def test_bad_files_are_skipped_and_counted_in_one_warning(tmp_path, capsys):
 def test_bad_files_can_be_refused(tmp_path):
     folder = write_corpus(tmp_path / "corpus", {"a": 3, "b": 3})
     (folder / "b" / "latin1.txt").write_bytes("Café".encode("latin-1"))
-    with pytest.raises(UsageError, match=r"latin1.txt: not UTF-8 file; every .txt file must be non-empty UTF-8"):
+    with pytest.raises(InputError, match=r"latin1.txt: not UTF-8 file; every .txt file must be non-empty UTF-8"):
         load_text_folder(folder, on_bad_file="error")
 
 
@@ -117,7 +117,7 @@ def test_bad_files_can_be_refused(tmp_path):
 def test_folders_that_do_not_fit_the_layout(tmp_path, layout, message):
     folder = write_corpus(tmp_path / "corpus", layout)
     folder.mkdir(exist_ok=True)
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(InputError) as raised:
         load_text_folder(folder)
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
@@ -125,17 +125,17 @@ def test_folders_that_do_not_fit_the_layout(tmp_path, layout, message):
 def test_a_class_of_bad_files_only_is_an_error(tmp_path):
     folder = write_corpus(tmp_path / "corpus", {"a": 5, "b": 0})
     (folder / "b" / "x.txt").write_bytes(b"\x00\x01")
-    with pytest.raises(UsageError, match=r"class folder 'b' holds no readable .txt files \(1 bad file\(s\) skipped\)"):
+    with pytest.raises(InputError, match=r"class folder 'b' holds no readable .txt files \(1 bad file\(s\) skipped\)"):
         load_text_folder(folder)
 
 
 def test_train_without_test_and_mismatched_classes(tmp_path):
     write_corpus(tmp_path / "half" / "train", {"a": 3, "b": 3})
-    with pytest.raises(UsageError, match="has train/ but no test/"):
+    with pytest.raises(InputError, match="has train/ but no test/"):
         load_text_folder(tmp_path / "half")
     write_corpus(tmp_path / "odd" / "train", {"a": 3, "b": 3, "c": 3})
     write_corpus(tmp_path / "odd" / "test", {"a": 3, "b": 3})
-    with pytest.raises(UsageError, match=r"only in train/: c\); pick the classes"):
+    with pytest.raises(InputError, match=r"only in train/: c\); pick the classes"):
         load_text_folder(tmp_path / "odd")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import InputError
 from mlrecipes.text.tokenizer import CLS, PAD_ID, UNK, ids_to_texts, learn_tokenizer, vocabulary
 
 TEXTS = [
@@ -53,11 +53,11 @@ def test_vocabulary_size_is_a_ceiling():
 @pytest.mark.parametrize(
     "vocabulary_size, sequence_length, texts, message",
     [
-        (3, 8, TEXTS, "vocabulary size 3: must be at least 4"),
-        (40, 1, TEXTS, "sequence length 1: must be at least 2"),
+        (3, 8, TEXTS, "`vocabulary_size`: must be at least 4. Received: vocabulary_size=3"),
+        (40, 1, TEXTS, "`sequence_length`: must be at least 2"),
         (40, 8, ["...", "!!"], "hold no words"),
     ],
 )
 def test_bad_settings(vocabulary_size, sequence_length, texts, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InputError, match=message):
         learn_tokenizer(texts, vocabulary_size, sequence_length)

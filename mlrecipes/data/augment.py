@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 PADDING_MODES = ("reflect", "constant")
 
@@ -54,7 +54,7 @@ def random_crop(images: tf.Tensor, padding: int, seed: tf.Tensor, *, mode: str =
         The cropped batch, same shape and dtype.
     """
     if mode not in PADDING_MODES:
-        raise UsageError(f"padding mode {mode!r}: choose from {', '.join(PADDING_MODES)}")
+        raise ArgumentValueError("mode", mode, f"choose from {', '.join(PADDING_MODES)}")
     if padding == 0:
         return images
     shape = tf.shape(images)
@@ -91,7 +91,7 @@ def random_cutout(images: tf.Tensor, size: int, seed: tf.Tensor, *, fill: float 
         return images
     fills = [fill] if isinstance(fill, (int, float)) else list(fill)
     if len(fills) not in (1, images.shape[-1]):
-        raise UsageError(f"fill {fill}: give one value or one per channel ({images.shape[-1]})")
+        raise ArgumentValueError("fill", fill, f"give one value or one per channel ({images.shape[-1]})")
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     centre = tf.random.stateless_uniform([batch, 2], seed, minval=0, maxval=tf.int32.max, dtype=tf.int32)
@@ -129,12 +129,14 @@ def make_augmentation(
         A function from ``(images, labels)`` to ``(augmented images, labels)``.
 
     Raises:
-        UsageError: On a negative size or an unknown padding mode.
+        ArgumentValueError: On a negative size or an unknown padding mode.
     """
     if padding < 0 or cutout < 0:
-        raise UsageError(f"padding={padding}, cutout={cutout}: sizes must be 0 or more")
+        raise ArgumentValueError(
+            "padding" if padding < 0 else "cutout", min(padding, cutout), "sizes must be 0 or more"
+        )
     if padding_mode not in PADDING_MODES:
-        raise UsageError(f"padding_mode={padding_mode!r}: choose from {', '.join(PADDING_MODES)}")
+        raise ArgumentValueError("padding_mode", padding_mode, f"choose from {', '.join(PADDING_MODES)}")
 
     def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if (
@@ -143,9 +145,11 @@ def make_augmentation(
             and images.shape[1] is not None
             and padding >= min(images.shape[1], images.shape[2])
         ):
-            raise UsageError(
-                f"padding={padding}: reflection padding must be smaller than the images "
-                f"({images.shape[1]}x{images.shape[2]}); use padding_mode='constant'"
+            raise ArgumentValueError(
+                "padding",
+                padding,
+                f"reflection padding must be smaller than the images "
+                f"({images.shape[1]}x{images.shape[2]}); use padding_mode='constant'",
             )
         crop_seed, flip_seed, cutout_seed = tf.unstack(
             tf.random.experimental.stateless_split(batch_seed(images, seed), 3)

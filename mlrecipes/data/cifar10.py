@@ -33,7 +33,7 @@ import numpy as np
 
 from mlrecipes.data.splits import Splits
 from mlrecipes.data.tfds_source import load_tfds
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SHAPE = (32, 32, 3)
@@ -92,12 +92,12 @@ def _unpickle(path: Path) -> dict:
         with open(path, "rb") as handle:
             content = _ArraysOnlyUnpickler(handle, encoding="bytes").load()
     except OSError as error:
-        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
     except Exception as error:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
-        raise UsageError(f"{path}: not a CIFAR-10 python batch ({reason})") from None
+        raise DataError(f"{path}: not a CIFAR-10 python batch ({reason})") from None
     if not isinstance(content, dict):
-        raise UsageError(f"{path}: not a CIFAR-10 python batch (holds a {type(content).__name__}, not a dictionary)")
+        raise DataError(f"{path}: not a CIFAR-10 python batch (holds a {type(content).__name__}, not a dictionary)")
     return content
 
 
@@ -108,27 +108,27 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         Images ``(n, 32, 32, 3)`` uint8 and labels ``(n,)`` int64.
 
     Raises:
-        UsageError: When the file is unreadable, damaged or not a CIFAR-10 batch.
+        DataError: When the file is unreadable, damaged or not a CIFAR-10 batch.
     """
     path = Path(path)
     batch = _unpickle(path)
     data, labels = _entry(batch, "data"), _entry(batch, "labels")
     if data is None or labels is None:
-        raise UsageError(f"{path}: not a CIFAR-10 python batch (no 'data' and 'labels' entries)")
+        raise DataError(f"{path}: not a CIFAR-10 python batch (no 'data' and 'labels' entries)")
     data = np.asarray(data)
     if data.ndim != 2 or data.shape[1] != np.prod(IMAGE_SHAPE) or data.dtype != np.uint8:
-        raise UsageError(
+        raise DataError(
             f"{path}: expected uint8 rows of 3072 pixel values (32x32x3), found shape {data.shape} of {data.dtype}"
         )
     try:
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     except (TypeError, ValueError):
-        raise UsageError(f"{path}: the labels are not whole numbers") from None
+        raise DataError(f"{path}: the labels are not whole numbers") from None
     if len(labels) != len(data):
-        raise UsageError(f"{path}: {len(labels)} labels for {len(data)} images")
+        raise DataError(f"{path}: {len(labels)} labels for {len(data)} images")
     outside = labels[(labels < 0) | (labels >= len(CLASS_NAMES))]
     if len(outside):
-        raise UsageError(f"{path}: label {outside[0]} found, labels must be 0 to 9")
+        raise DataError(f"{path}: label {outside[0]} found, labels must be 0 to 9")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # channels last
     return np.ascontiguousarray(images), labels
 
@@ -138,7 +138,7 @@ def read_class_names(path: str | Path) -> tuple[str, ...]:
     path = Path(path)
     names = _entry(_unpickle(path), "label_names")
     if not isinstance(names, (list, tuple)) or len(names) != len(CLASS_NAMES):
-        raise UsageError(f"{path}: expected a 'label_names' list of {len(CLASS_NAMES)} class names")
+        raise DataError(f"{path}: expected a 'label_names' list of {len(CLASS_NAMES)} class names")
     return tuple(name.decode() if isinstance(name, bytes) else str(name) for name in names)
 
 
@@ -160,21 +160,22 @@ def read_python_folder(folder: str | Path) -> dict[str, Any]:
         int64, the same for ``test_``, and ``class_names``.
 
     Raises:
-        UsageError: When a file is missing, damaged or not what it should be.
+        ArgumentValueError: When a file is missing from the folder.
+        DataError: When a file is damaged or not what it should be.
     """
     given = Path(folder)
     folder = find_python_folder(given)
     missing = [name for name in (*TRAIN_FILES, TEST_FILE, META_FILE) if not (folder / name).is_file()]
     if missing:
-        raise UsageError(f"--data-dir {given}: missing {', '.join(missing)}; it must hold {FOLDER_HELP}")
+        raise ArgumentValueError("data_dir", given, f"missing {', '.join(missing)}; it must hold {FOLDER_HELP}")
     class_names = read_class_names(folder / META_FILE)
     train = [read_batch(folder / name) for name in TRAIN_FILES]
     test_images, test_labels = read_batch(folder / TEST_FILE)
     train_images = np.concatenate([images for images, _ in train])
     train_labels = np.concatenate([labels for _, labels in train])
     if len(train_labels) < 2 or len(test_labels) < 1:
-        raise UsageError(
-            f"--data-dir {given}: too few images ({len(train_labels)} to train, {len(test_labels)} to test)"
+        raise ArgumentValueError(
+            "data_dir", given, f"too few images ({len(train_labels)} to train, {len(test_labels)} to test)"
         )
     return {
         "train_images": train_images,
@@ -249,13 +250,13 @@ def load_cifar10(
         The splits; images are uint8 of shape (32, 32, 3), labels int64.
 
     Raises:
-        UsageError: On a bad folder or a negative ``validation_size``.
+        ArgumentValueError: On a bad folder or a negative ``validation_size``.
         DataUnavailableError: When offline with no ``data_dir``.
     """
     import tensorflow as tf  # here: FOLDER_HELP is read by the command line, before TensorFlow loads
 
     if validation_size < 0:
-        raise UsageError(f"validation_size={validation_size}: must be 0 or more")
+        raise ArgumentValueError("validation_size", validation_size, "must be 0 or more")
     if data_dir is not None:
         arrays = read_python_folder(data_dir)
         train = tf.data.Dataset.from_tensor_slices((arrays["train_images"], arrays["train_labels"]))
@@ -267,7 +268,7 @@ def load_cifar10(
             "cifar10",
             ["train", "test"],
             tfds_dir=tfds_dir,
-            offline_hint=f"download cifar-10-python.tar.gz elsewhere, unpack it and pass --data-dir DIR with {FOLDER_HELP}",
+            offline_hint=f"download cifar-10-python.tar.gz elsewhere, unpack it and pass `data_dir`, a folder with {FOLDER_HELP}",
         )
         num_train, num_test = int(train.cardinality()), int(test.cardinality())
         if num_train < 0 or num_test < 0:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import DataError
 
 # Type codes of the IDX format and the NumPy dtypes they stand for (big-endian).
 _IDX_TYPES = {
@@ -37,7 +37,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:
-        raise UsageError(f"{path}: damaged or truncated gzip file ({error})") from None
+        raise DataError(f"{path}: damaged or truncated gzip file ({error})") from None
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -50,22 +50,22 @@ def read_idx(path: str | Path) -> np.ndarray:
         The array, with the shape and type the file's header gives.
 
     Raises:
-        UsageError: If the file is not IDX, or is truncated or damaged.
+        DataError: If the file is not IDX, or is truncated or damaged.
     """
     path = Path(path)
     data = _read_bytes(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise UsageError(f"{path}: not an IDX file (its first bytes are {data[:4].hex() or 'missing'})")
+        raise DataError(f"{path}: not an IDX file (its first bytes are {data[:4].hex() or 'missing'})")
     dtype = _IDX_TYPES[data[2]]
     ndim = data[3]
     header_size = 4 + 4 * ndim
     if ndim == 0 or len(data) < header_size:
-        raise UsageError(f"{path}: truncated IDX header")
+        raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     found = len(data) - header_size
     if found < expected:
-        raise UsageError(
+        raise DataError(
             f"{path}: truncated: the header promises {expected} bytes of data for shape "
             f"{tuple(shape)}, the file holds {found}"
         )

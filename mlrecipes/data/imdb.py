@@ -23,8 +23,8 @@ from mlrecipes.data.tfds_source import load_tfds
 
 TFDS_NAME = "imdb_reviews"
 OFFLINE_HINT = (
-    "pass --data-dir DIR with a folder of labelled texts instead, such as the unpacked aclImdb archive "
-    "(https://ai.stanford.edu/~amaas/data/sentiment/) with --classes neg pos"
+    "pass `data_dir`, a folder of labelled texts, instead, such as the unpacked aclImdb archive "
+    "(https://ai.stanford.edu/~amaas/data/sentiment/) with `classes` neg pos"
 )
 
 

@@ -25,7 +25,7 @@ import tensorflow as tf
 from mlrecipes.data.idx import read_idx
 from mlrecipes.data.splits import Splits
 from mlrecipes.data.tfds_source import load_tfds
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 DATASETS = ("mnist", "fashion_mnist")
 
@@ -82,33 +82,36 @@ def read_idx_folder(folder: str | Path) -> dict[str, np.ndarray]:
         int64, and the same for ``test_``, keyed by those names.
 
     Raises:
-        UsageError: When a file is missing, truncated or not what it should be.
+        ArgumentValueError: When a file is missing from the folder.
+        DataError: When a file is truncated or not what it should be.
     """
     folder = Path(folder)
     paths = {key: find_idx_file(folder, stem) for key, stem in IDX_FILES.items()}
     missing = [IDX_FILES[key] for key, path in paths.items() if path is None]
     if missing:
-        raise UsageError(
-            f"--data-dir {folder}: missing {', '.join(name + '[.gz]' for name in missing)}; "
+        raise ArgumentValueError(
+            "data_dir",
+            folder,
+            f"missing {', '.join(name + '[.gz]' for name in missing)}; "
             "it must hold the four MNIST-format IDX files (train-images-idx3-ubyte.gz, "
-            "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)"
+            "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)",
         )
     arrays = {key: read_idx(path) for key, path in paths.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         image_path, label_path = paths[f"{split}_images"], paths[f"{split}_labels"]
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2] or images.dtype != np.uint8:
-            raise UsageError(f"{image_path}: expected 28x28 uint8 images, found shape {images.shape} of {images.dtype}")
+            raise DataError(f"{image_path}: expected 28x28 uint8 images, found shape {images.shape} of {images.dtype}")
         if labels.ndim != 1 or labels.dtype != np.uint8:
-            raise UsageError(f"{label_path}: expected a list of uint8 labels, found shape {labels.shape}")
+            raise DataError(f"{label_path}: expected a list of uint8 labels, found shape {labels.shape}")
         if len(labels) != len(images):
-            raise UsageError(f"{label_path}: {len(labels)} labels for {len(images)} images in {image_path}")
+            raise DataError(f"{label_path}: {len(labels)} labels for {len(images)} images in {image_path}")
         if len(labels) and labels.max() > 9:
-            raise UsageError(f"{label_path}: label {labels.max()} found, labels must be 0 to 9")
+            raise DataError(f"{label_path}: label {labels.max()} found, labels must be 0 to 9")
         arrays[f"{split}_images"] = images[..., np.newaxis]
         arrays[f"{split}_labels"] = labels.astype(np.int64)
     if len(arrays["train_labels"]) < 2:
-        raise UsageError(f"{paths['train_images']}: too few training images ({len(arrays['train_labels'])})")
+        raise DataError(f"{paths['train_images']}: too few training images ({len(arrays['train_labels'])})")
     return arrays
 
 
@@ -133,11 +136,11 @@ def load_mnist(
         The splits; images are uint8 of shape (28, 28, 1), labels int64.
 
     Raises:
-        UsageError: On an unknown data set name or a bad folder.
+        ArgumentValueError: On an unknown data set name or a bad folder.
         DataUnavailableError: When offline with no ``data_dir``.
     """
     if dataset not in DATASETS:
-        raise UsageError(f"unknown data set {dataset!r}; choose from {', '.join(DATASETS)}")
+        raise ArgumentValueError("dataset", dataset, f"unknown data set; choose from {', '.join(DATASETS)}")
     if data_dir is not None:
         arrays = read_idx_folder(data_dir)
         train = tf.data.Dataset.from_tensor_slices((arrays["train_images"], arrays["train_labels"]))
@@ -150,9 +153,9 @@ def load_mnist(
             ["train", "test"],
             tfds_dir=tfds_dir,
             offline_hint=(
-                "pass --data-dir DIR with the four MNIST-format IDX files "
+                "pass `data_dir`, a folder with the four MNIST-format IDX files "
                 "(for Fashion-MNIST on Debian: apt install dataset-fashion-mnist, then "
-                "--dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist)"
+                "`dataset` fashion_mnist `data_dir` /usr/share/datasets/fashion-mnist)"
             ),
         )
         num_train = int(train.cardinality())

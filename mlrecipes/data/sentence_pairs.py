@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from mlrecipes.data.text_corpus import byte_tokenizer
 from mlrecipes.data.tfds_source import load_tfds
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 PAD_ID = 0
 START_ID = 2  # ASCII STX, "start of text"
@@ -90,32 +90,38 @@ def read_pairs(path: str | Path) -> list[Pair]:
         The pairs, in file order.
 
     Raises:
-        UsageError: When the file is missing, not UTF-8 or empty, or a line
+        ArgumentValueError: When the file is missing, not UTF-8 or empty, or a line
             lacks a tab or has an empty source or target.
     """
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"--data-file {path}: no such file; give a file of source<TAB>target lines")
+        raise ArgumentValueError("data_file", path, "no such file; give a file of source<TAB>target lines")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UsageError(f"--data-file {path}: not UTF-8 text (offset {error.start}): convert it to UTF-8") from None
+        raise ArgumentValueError(
+            "data_file", path, f"not UTF-8 text (offset {error.start}): convert it to UTF-8"
+        ) from None
     pairs = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         columns = line.split("\t")
         if len(columns) < 2:
-            raise UsageError(
-                f"--data-file {path}: line {number} has no tab ({line[:40]!r}); "
-                "each line must be source<TAB>target, as in Tatoeba/Anki exports"
+            raise ArgumentValueError(
+                "data_file",
+                path,
+                f"line {number} has no tab ({line[:40]!r}); "
+                "each line must be source<TAB>target, as in Tatoeba/Anki exports",
             )
         source, target = columns[0].strip(), columns[1].strip()
         if not source or not target:
-            raise UsageError(f"--data-file {path}: line {number} has an empty {'source' if not source else 'target'}")
+            raise ArgumentValueError(
+                "data_file", path, f"line {number} has an empty {'source' if not source else 'target'}"
+            )
         pairs.append((source, target))
     if not pairs:
-        raise UsageError(f"--data-file {path}: is empty; give a file of source<TAB>target lines")
+        raise ArgumentValueError("data_file", path, "is empty; give a file of source<TAB>target lines")
     check_reserved_characters(pairs, str(path))
     return pairs
 
@@ -124,13 +130,13 @@ def check_reserved_characters(pairs: Sequence[Pair], where: str) -> None:
     """Reject pairs that contain the padding, start or end byte.
 
     Raises:
-        UsageError: Naming the first such pair.
+        DataError: Naming the first such pair.
     """
     for index, pair in enumerate(pairs):
         for text in pair:
             for character, name in RESERVED_CHARACTERS.items():
                 if character in text:
-                    raise UsageError(
+                    raise DataError(
                         f"{where}: pair {index + 1} contains the control character {name} "
                         f"({ord(character):#04x}), which marks padding or sentence bounds; remove it"
                     )
@@ -148,10 +154,10 @@ def split_pairs(
     """Shuffle pairs with a seed and cut them into train, validation and test.
 
     Raises:
-        UsageError: With fewer than ``MIN_PAIRS`` pairs.
+        DataError: With fewer than ``MIN_PAIRS`` pairs.
     """
     if len(pairs) < MIN_PAIRS:
-        raise UsageError(f"{source}: has {len(pairs)} pairs; at least {MIN_PAIRS} are needed to train and test")
+        raise DataError(f"{source}: has {len(pairs)} pairs; at least {MIN_PAIRS} are needed to train and test")
     order = list(pairs)
     random.Random(seed).shuffle(order)
     test_size = max(1, round(len(order) * test_fraction))
@@ -180,7 +186,7 @@ def load_ted_pt_en(tfds_dir: str | Path | None = None) -> PairSplits:
         "ted_hrlr_translate/pt_to_en",
         ["train", "validation", "test"],
         tfds_dir=tfds_dir,
-        offline_hint="pass --data-file PATH with a file of source<TAB>target lines instead",
+        offline_hint="pass `data_file`, a file of source<TAB>target lines, instead",
         as_supervised=True,
     )
     train, validation, test = (

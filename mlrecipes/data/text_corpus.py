@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlrecipes.data.tfds_source import load_tfds
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 # One token per byte: ids 0-255.
 BYTE_VOCABULARY_SIZE = 256
@@ -84,7 +84,7 @@ def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UsageError(
+        raise DataError(
             f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}): "
             "convert it to UTF-8, for example with iconv -t UTF-8"
         ) from None
@@ -102,7 +102,7 @@ def read_text(path: str | Path) -> str:
         The text.
 
     Raises:
-        UsageError: When the path does not exist, a file is not UTF-8, or
+        ArgumentValueError: When the path does not exist, a file is not UTF-8, or
             there is no text at all.
     """
     path = Path(path)
@@ -113,17 +113,19 @@ def read_text(path: str | Path) -> str:
             if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
         )
         if not files:
-            raise UsageError(f"--data-file {path}: the folder has no files; give a UTF-8 text file or a folder of them")
+            raise ArgumentValueError(
+                "data_file", path, "the folder has no files; give a UTF-8 text file or a folder of them"
+            )
     elif path.is_file():
         files = [path]
     else:
-        raise UsageError(f"--data-file {path}: no such file or folder")
+        raise ArgumentValueError("data_file", path, "no such file or folder")
     try:
         text = "\n\n".join(_decode(file, file.read_bytes()) for file in files)
     except OSError as error:
-        raise UsageError(f"--data-file {path}: cannot be read ({error.strerror})") from None
+        raise ArgumentValueError("data_file", path, f"cannot be read ({error.strerror})") from None
     if not text.strip():
-        raise UsageError(f"--data-file {path}: is empty; give a UTF-8 text file with some text")
+        raise ArgumentValueError("data_file", path, "is empty; give a UTF-8 text file with some text")
     return text
 
 
@@ -172,7 +174,7 @@ def load_tiny_shakespeare(tfds_dir: str | Path | None = None) -> TextCorpus:
         "tiny_shakespeare",
         ["train", "validation", "test"],
         tfds_dir=tfds_dir,
-        offline_hint="pass --data-file PATH with a UTF-8 text file (or a folder of them) instead",
+        offline_hint="pass `data_file`, a UTF-8 text file (or a folder of them), instead",
         as_supervised=False,
     )
     train, validation, test = (
@@ -203,15 +205,15 @@ def next_token_windows(text: str, sequence_length: int, part: str = "text") -> t
         ``(inputs, targets)``, two ``int32`` arrays of shape ``(windows, sequence_length)``.
 
     Raises:
-        UsageError: When the text is shorter than one window plus one token.
+        DataError: When the text is shorter than one window plus one token.
     """
     ids = encode(text)
     windows = (len(ids) - 1) // sequence_length
     if windows < 1:
-        raise UsageError(
+        raise DataError(
             f"the {part} text has {len(ids)} bytes, fewer than the {sequence_length + 1} that one sequence of "
-            f"--sequence-length {sequence_length} needs: give more text (the validation and test parts are "
-            f"{VALIDATION_FRACTION:.0%} and {TEST_FRACTION:.0%} of it each) or a smaller --sequence-length"
+            f"sequence_length {sequence_length} needs: give more text (the validation and test parts are "
+            f"{VALIDATION_FRACTION:.0%} and {TEST_FRACTION:.0%} of it each) or a smaller sequence_length"
         )
     inputs = ids[: windows * sequence_length].reshape(windows, sequence_length)
     targets = ids[1 : windows * sequence_length + 1].reshape(windows, sequence_length)

@@ -25,7 +25,7 @@ read, holds binary data (a NUL byte) or is not valid UTF-8 is a *bad file*.
 By default (``on_bad_file="skip"``) bad files are left out and counted, and one
 warning line on standard error says how many of each kind were skipped and
 names the first; ``on_bad_file="error"`` stops at the first one with a
-:class:`~mlrecipes.errors.UsageError` instead. (The BBC News corpus, for one,
+`mlrecipes.errors.DataError` instead. (The BBC News corpus, for one,
 has a single Latin-1 file among 2,225 UTF-8 ones.) A class left with no texts,
 or fewer than two classes, is always an error.
 """
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mlrecipes.data.splits import Splits
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -117,7 +117,7 @@ def class_folders(folder: Path) -> list[str]:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
-        raise UsageError(f"--data-dir {folder}: cannot list the folder ({error.strerror or error})") from None
+        raise ArgumentValueError("data_dir", folder, f"cannot list the folder ({error.strerror or error})") from None
     return [entry.name for entry in entries if entry.is_dir() and not entry.name.startswith(".")]
 
 
@@ -126,7 +126,7 @@ def text_files(folder: Path) -> list[Path]:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
-        raise UsageError(f"--data-dir {folder}: cannot list the folder ({error.strerror or error})") from None
+        raise ArgumentValueError("data_dir", folder, f"cannot list the folder ({error.strerror or error})") from None
     return [
         folder / entry.name
         for entry in entries
@@ -153,29 +153,33 @@ def read_labelled_texts(
         The texts, their labels and the skipped files.
 
     Raises:
-        UsageError: On fewer than two classes, a missing class folder, a class
+        ArgumentValueError: On fewer than two classes, a missing class folder, a class
             with no readable texts, or (``on_bad_file="error"``) a bad file.
     """
     folder = Path(folder)
     if on_bad_file not in BAD_FILE_POLICIES:
-        raise UsageError(f"on_bad_file={on_bad_file!r}: choose from {', '.join(BAD_FILE_POLICIES)}")
+        raise ArgumentValueError("on_bad_file", on_bad_file, f"choose from {', '.join(BAD_FILE_POLICIES)}")
     found = class_folders(folder)
     if class_names is None:
         class_names = found
     else:
         missing = [name for name in class_names if name not in found]
         if missing:
-            raise UsageError(
-                f"--data-dir {folder}: no class folder {', '.join(map(repr, missing))}; "
-                f"it has {', '.join(map(repr, found)) or 'no sub-folders'}"
+            raise ArgumentValueError(
+                "data_dir",
+                folder,
+                f"no class folder {', '.join(map(repr, missing))}; "
+                f"it has {', '.join(map(repr, found)) or 'no sub-folders'}",
             )
         if len(set(class_names)) != len(class_names):
-            raise UsageError(f"classes {list(class_names)}: each class may be named only once")
+            raise ArgumentValueError("classes", list(class_names), "each class may be named only once")
     if len(class_names) < 2:
-        raise UsageError(
-            f"--data-dir {folder}: found {len(class_names)} class folder(s) "
+        raise ArgumentValueError(
+            "data_dir",
+            folder,
+            f"found {len(class_names)} class folder(s) "
             f"({', '.join(class_names) or 'none'}); a classifier needs at least two sub-folders "
-            f"of {TEXT_SUFFIX} files, one per class"
+            f"of {TEXT_SUFFIX} files, one per class",
         )
     texts: list[str] = []
     labels: list[int] = []
@@ -190,9 +194,9 @@ def read_labelled_texts(
                 text, reason = None, "unreadable"
             if text is None:
                 if on_bad_file == "error":
-                    raise UsageError(
+                    raise DataError(
                         f"{path}: {reason} file; every {TEXT_SUFFIX} file must be non-empty UTF-8 text "
-                        "(or skip bad files with --bad-files skip)"
+                        "(or skip bad files: on_bad_file='skip')"
                     )
                 skipped.append(SkippedFile(path, reason))
                 continue
@@ -201,10 +205,12 @@ def read_labelled_texts(
             count += 1
         if count == 0:
             bad = len(files)
-            raise UsageError(
-                f"--data-dir {folder}: class folder {name!r} holds no readable {TEXT_SUFFIX} files"
+            raise ArgumentValueError(
+                "data_dir",
+                folder,
+                f"class folder {name!r} holds no readable {TEXT_SUFFIX} files"
                 + (f" ({bad} bad file(s) skipped)" if bad else "")
-                + "; every class needs at least one text"
+                + "; every class needs at least one text",
             )
     return LabelledTexts(texts, np.asarray(labels, dtype=np.int64), tuple(class_names), tuple(skipped))
 
@@ -241,8 +247,7 @@ def report_skipped(folder: Path, skipped: Sequence[SkippedFile]) -> None:
     counts = {kind: sum(1 for item in skipped if item.reason == kind) for kind in BAD_FILE_KINDS}
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
     print(
-        f"warning: --data-dir {folder}: skipped {len(skipped)} bad {TEXT_SUFFIX} file(s) ({summary}), "
-        f"first {skipped[0].path}",
+        f"warning: {folder}: skipped {len(skipped)} bad {TEXT_SUFFIX} file(s) ({summary}), first {skipped[0].path}",
         file=sys.stderr,
         flush=True,
     )
@@ -283,20 +288,22 @@ def load_text_folder(
         labels, each split in a seeded random order.
 
     Raises:
-        UsageError: On a folder that does not fit the layout (see
+        ArgumentValueError: On a folder that does not fit the layout (see
             :func:`read_labelled_texts`), or fractions outside [0, 1).
     """
     folder = Path(folder)
     for label, value in (("test fraction", test_fraction), ("validation fraction", validation_fraction)):
         if not 0.0 <= value < 1.0:
-            raise UsageError(f"{label} {value}: must be at least 0 and below 1")
+            raise ArgumentValueError(label, value, "must be at least 0 and below 1")
     found = class_folders(folder)
     present = [name for name in SPLIT_FOLDERS if name in found]
     if len(present) == 1:
         other = ({*SPLIT_FOLDERS} - {present[0]}).pop()
-        raise UsageError(
-            f"--data-dir {folder}: has {present[0]}/ but no {other}/; give both train/ and test/ "
-            "(each with the same class folders), or class folders only"
+        raise ArgumentValueError(
+            "data_dir",
+            folder,
+            f"has {present[0]}/ but no {other}/; give both train/ and test/ "
+            "(each with the same class folders), or class folders only",
         )
     if present:
         train_path, test_path = folder / "train", folder / "test"
@@ -310,9 +317,11 @@ def load_text_folder(
                     for where, names in (("train", only_train), ("test", only_test))
                     if names
                 )
-                raise UsageError(
-                    f"--data-dir {folder}: train/ and test/ hold different class folders ({differences}); "
-                    "pick the classes to use (--classes)"
+                raise ArgumentValueError(
+                    "data_dir",
+                    folder,
+                    f"train/ and test/ hold different class folders ({differences}); "
+                    "pick the classes to use (`classes`)",
                 )
         train_part = read_labelled_texts(train_path, class_names, on_bad_file=on_bad_file)
         test_part = read_labelled_texts(test_path, train_part.class_names, on_bad_file=on_bad_file)
@@ -331,7 +340,9 @@ def load_text_folder(
         split_seed = seed + 1
     train_index, validation_index = stratified_split(pool_labels, validation_fraction, split_seed)
     if not len(test_labels):
-        raise UsageError(f"--data-dir {folder}: no texts left for testing; use more texts or a larger test fraction")
+        raise ArgumentValueError(
+            "data_dir", folder, "no texts left for testing; use more texts or a larger test fraction"
+        )
     report_skipped(folder, skipped)
     return TextSplits(
         name=folder.name,

@@ -65,7 +65,8 @@ def load_tfds(
         tfds_dir: Where tfds keeps prepared data (default ``~/tensorflow_datasets``
             or ``$TFDS_DATA_DIR``).
         offline_hint: What the user can do instead when the data cannot be
-            downloaded, such as ``"pass --data-dir DIR with the four IDX files"``.
+            downloaded, such as ``"pass `data_dir`, a folder with the four IDX files"``
+            (arguments in backticks, which the command line words as flags).
         as_supervised: Return ``(input, label)`` pairs.
 
     Returns:

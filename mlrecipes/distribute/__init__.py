@@ -16,7 +16,7 @@ import importlib
 from typing import Any
 
 STRATEGY_NAMES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
-"""The strategies :func:`resolve_strategy` knows (and ``--strategy`` accepts)."""
+"""The strategies `resolve_strategy` knows (and ``--strategy`` accepts)."""
 
 WORKER_TIMEOUT = 300
 """Seconds a multi-worker run waits, by default, for every worker to join."""

@@ -20,7 +20,7 @@ from typing import Any
 import tensorflow as tf
 
 from mlrecipes.distribute import STRATEGY_NAMES, WORKER_TIMEOUT
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, ConfigurationError
 
 
 def tpu_configured(environ: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> bool:
@@ -54,10 +54,10 @@ def choose_strategy(requested: str, *, gpus: int, tpu: bool, tf_config: bool) ->
         several, else the one GPU, else the CPU.
 
     Raises:
-        UsageError: When the requested hardware is absent.
+        ArgumentValueError: When the requested hardware is absent.
     """
     if requested not in STRATEGY_NAMES:
-        raise UsageError(f"--strategy {requested}: unknown; choose from {', '.join(STRATEGY_NAMES)}")
+        raise ArgumentValueError("strategy", requested, f"unknown; choose from {', '.join(STRATEGY_NAMES)}")
     if requested == "auto":
         if tpu:
             return "tpu"
@@ -67,14 +67,18 @@ def choose_strategy(requested: str, *, gpus: int, tpu: bool, tf_config: bool) ->
             return "mirrored"
         return "gpu" if gpus == 1 else "cpu"
     if requested == "gpu" and gpus == 0:
-        raise UsageError(
-            "--strategy gpu: TensorFlow sees no GPU (is the CUDA build installed? "
-            "pip install 'mlrecipes[gpu]'); use --strategy cpu or auto"
+        raise ArgumentValueError(
+            "strategy",
+            "gpu",
+            "TensorFlow sees no GPU (is the CUDA build installed? pip install 'mlrecipes[gpu]'); "
+            "use `strategy` cpu or auto",
         )
     if requested == "multiworker" and not tf_config:
-        raise UsageError(
-            "--strategy multiworker: TF_CONFIG is not set; set it to the cluster's JSON "
-            "(see docs 'Scaling out') or start the workers with python -m mlrecipes.distribute.launch"
+        raise ArgumentValueError(
+            "strategy",
+            "multiworker",
+            "TF_CONFIG is not set; set it to the cluster's JSON (see docs 'Scaling out') or start the "
+            "workers with python -m mlrecipes.distribute.launch",
         )
     return requested
 
@@ -87,7 +91,7 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] |
         names no more than one worker and no chief.
 
     Raises:
-        UsageError: When ``TF_CONFIG`` is not valid JSON or its task is not in
+        ArgumentValueError: When ``TF_CONFIG`` is not valid JSON or its task is not in
             its cluster.
     """
     environ = os.environ if environ is None else environ
@@ -97,19 +101,19 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] |
     try:
         config = json.loads(text)
     except json.JSONDecodeError as error:
-        raise UsageError(f"TF_CONFIG is not valid JSON ({error.msg} at character {error.pos})") from None
+        raise ConfigurationError(f"TF_CONFIG is not valid JSON ({error.msg} at character {error.pos})") from None
     if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict):
-        raise UsageError('TF_CONFIG must be a JSON object with a "cluster" object and a "task" object')
+        raise ConfigurationError('TF_CONFIG must be a JSON object with a "cluster" object and a "task" object')
     cluster = config["cluster"]
     task = config.get("task")
     if not isinstance(task, dict) or "type" not in task or "index" not in task:
-        raise UsageError('TF_CONFIG needs "task": {"type": "worker", "index": N}')
+        raise ConfigurationError('TF_CONFIG needs "task": {"type": "worker", "index": N}')
     members = cluster.get(task["type"])
     if not isinstance(members, list) or not members:
-        raise UsageError(f"TF_CONFIG task type {task['type']!r} is not in its cluster ({', '.join(cluster)})")
+        raise ConfigurationError(f"TF_CONFIG task type {task['type']!r} is not in its cluster ({', '.join(cluster)})")
     index = task["index"]
     if not isinstance(index, int) or not 0 <= index < len(members):
-        raise UsageError(
+        raise ConfigurationError(
             f"TF_CONFIG task index {index!r} is out of range: cluster has {len(members)} "
             f"{task['type']} address(es), so the index must be 0 to {len(members) - 1}"
         )
@@ -124,21 +128,21 @@ def parse_devices(spec: str) -> list[str] | int:
         The number of logical CPU devices for ``cpu:N``, else the device names.
 
     Raises:
-        UsageError: When the value is neither ``cpu:N`` (N >= 1) nor a list of
+        ArgumentValueError: When the value is neither ``cpu:N`` (N >= 1) nor a list of
             ``/gpu:K`` or ``/cpu:K`` names.
     """
     spec = spec.strip()
     if spec.lower().startswith("cpu:") and "," not in spec:
         count = spec[4:]
         if not count.isdigit() or int(count) < 1:
-            raise UsageError(f"--devices {spec}: cpu:N needs a whole number N of 1 or more, such as cpu:2")
+            raise ArgumentValueError("devices", spec, "cpu:N needs a whole number N of 1 or more, such as cpu:2")
         return int(count)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     pattern = re.compile(r"^/?(job:[\w-]+/)?(replica:\d+/)?(task:\d+/)?(device:)?(gpu|cpu|GPU|CPU):\d+$")
     bad = [name for name in names if not pattern.match(name)]
     if not names or bad:
-        raise UsageError(
-            f"--devices {spec}: {bad[0] if bad else 'empty'} is not a device; give cpu:N or names like /gpu:0,/gpu:1"
+        raise ArgumentValueError(
+            "devices", spec, f"{bad[0] if bad else 'empty'} is not a device; give cpu:N or names like /gpu:0,/gpu:1"
         )
     return names
 
@@ -168,11 +172,11 @@ def resolve_strategy(
         gets TensorFlow's default strategy, which adds no overhead.
 
     Raises:
-        UsageError: When the asked-for hardware or cluster is absent.
+        ArgumentValueError: When the asked-for hardware or cluster is absent.
     """
     if devices is not None and requested != "mirrored":
-        raise UsageError(
-            f"--devices {devices}: only --strategy mirrored takes a device list (got --strategy {requested})"
+        raise ArgumentValueError(
+            "devices", devices, f"only `strategy` mirrored takes a device list (got `strategy` {requested})"
         )
     tf_config = read_tf_config()
     gpus = len(tf.config.list_physical_devices("GPU"))
@@ -185,7 +189,7 @@ def resolve_strategy(
     if kind == "tpu":
         try:
             return _tpu_strategy(tpu_name)
-        except UsageError:
+        except ArgumentValueError:
             if requested == "tpu":
                 raise
             kind = choose_strategy("auto", gpus=gpus, tpu=False, tf_config=tf_config is not None)
@@ -220,9 +224,10 @@ def _split_cpu(count: int) -> None:
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError:
-        raise UsageError(
-            f"--devices cpu:{count}: TensorFlow's devices were already set up in this process; "
-            "split the CPU before anything else runs"
+        raise ArgumentValueError(
+            "devices",
+            f"cpu:{count}",
+            "TensorFlow's devices were already set up in this process; split the CPU before anything else runs",
         ) from None
 
 
@@ -264,18 +269,23 @@ def _multiworker_strategy(tf_config: dict[str, Any] | None, timeout_seconds: int
         cluster = (tf_config or {}).get("cluster", {})
         addresses = ", ".join(address for job in ("chief", "worker") for address in cluster.get(job, []))
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(
-            f"--strategy multiworker: not every worker of TF_CONFIG ({addresses}) joined within "
-            f"--worker-timeout {timeout_seconds} s ({first_line}); start them all and check the addresses"
+        raise ArgumentValueError(
+            "strategy",
+            "multiworker",
+            f"not every worker of TF_CONFIG ({addresses}) joined within `worker_timeout` {timeout_seconds} s "
+            f"({first_line}); "
+            "start them all and check the addresses",
         ) from None
 
 
 def _tpu_strategy(tpu_name: str | None) -> tf.distribute.Strategy:
     tpu_name = tpu_name or os.environ.get("TPU_NAME") or None
     if tpu_name is None and not tpu_configured():
-        raise UsageError(
-            "--strategy tpu: no TPU here (not a Cloud TPU VM, and neither --tpu NAME nor "
-            "TPU_NAME is set); use --strategy auto, cpu or gpu"
+        raise ArgumentValueError(
+            "strategy",
+            "tpu",
+            "no TPU here (not a Cloud TPU VM, and neither a TPU name nor TPU_NAME is set); "
+            "use `strategy` auto, cpu or gpu",
         )
     if tpu_name and tpu_name.startswith("grpc://"):
         # The TPU runtime waits indefinitely for an address that does not
@@ -284,16 +294,18 @@ def _tpu_strategy(tpu_name: str | None) -> tf.distribute.Strategy:
         try:
             socket.create_connection((host, int(port)), timeout=10).close()
         except (OSError, ValueError) as error:
-            raise UsageError(f"--strategy tpu: {tpu_name} does not answer ({error}); check --tpu") from None
+            raise ArgumentValueError("tpu", tpu_name, f"does not answer ({error})") from None
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_name or "")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(
-            f"--strategy tpu: no TPU could be reached{f' named {tpu_name!r}' if tpu_name else ''} "
-            f"({first_line}); run on a Cloud TPU VM or pass --tpu NAME"
+        raise ArgumentValueError(
+            "strategy",
+            "tpu",
+            f"no TPU could be reached{f' named {tpu_name!r}' if tpu_name else ''} ({first_line}); "
+            "run on a Cloud TPU VM or name the TPU (`tpu`)",
         ) from None
     return tf.distribute.TPUStrategy(resolver)
 

@@ -25,7 +25,7 @@ import tensorflow as tf
 from keras import ops
 
 from mlrecipes.data.text_corpus import byte_tokenizer, encode
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.generation import SAMPLERS
 
 
@@ -42,21 +42,21 @@ def make_sampler(
         seed: Seed of the random draws, for reproducible samples.
 
     Raises:
-        UsageError: On an unknown name or a value out of range.
+        ArgumentValueError: On an unknown name or a value out of range.
     """
     if not temperature > 0:
-        raise UsageError(f"temperature {temperature!r}: must be a positive number")
+        raise ArgumentValueError("temperature", temperature, "must be a positive number")
     if name == "greedy":
         return keras_hub.samplers.GreedySampler(temperature=temperature)
     if name == "top_k":
         if not (isinstance(k, int) and k >= 1):
-            raise UsageError(f"top-k {k!r}: must be a positive whole number")
+            raise ArgumentValueError("k", k, "must be a positive whole number")
         return keras_hub.samplers.TopKSampler(k=k, seed=seed, temperature=temperature)
     if name == "top_p":
         if not 0.0 < p <= 1.0:
-            raise UsageError(f"top-p {p!r}: must be above 0 and at most 1")
+            raise ArgumentValueError("p", p, "must be above 0 and at most 1")
         return keras_hub.samplers.TopPSampler(p=p, seed=seed, temperature=temperature)
-    raise UsageError(f"sampler {name!r}: choose one of {', '.join(SAMPLERS)}")
+    raise ArgumentValueError("name", name, f"choose one of {', '.join(SAMPLERS)}")
 
 
 def context_length(model: keras.Model) -> int:
@@ -138,16 +138,18 @@ def generate_text(
         UTF-8 (a character cut at the end) show as U+FFFD; NUL bytes are dropped.
 
     Raises:
-        UsageError: On an empty prompt or one longer than the context.
+        ArgumentValueError: On an empty prompt or one longer than the context.
     """
     context = context or context_length(model)
     ids = encode(prompt)
     if len(ids) == 0:
-        raise UsageError("--generate '': the prompt is empty; give at least one character to continue")
+        raise ArgumentValueError("prompt", prompt, "the prompt is empty; give at least one character to continue")
     if len(ids) > context:
-        raise UsageError(
-            f"--generate: the prompt is {len(ids)} bytes long but the model reads at most {context} "
-            f"(its --sequence-length): shorten the prompt to its last {context} bytes or fewer"
+        raise ArgumentValueError(
+            "prompt",
+            prompt,
+            f"the prompt is {len(ids)} bytes long but the model reads at most {context} "
+            f"(its sequence length): shorten the prompt to its last {context} bytes or fewer",
         )
     return detokenize(generate_ids(model, ids[None, :], max_new_tokens, sampler, context=context)[0])
 

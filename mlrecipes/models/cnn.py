@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import keras
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 HEADS = ("flatten", "average", "max")
 PADDINGS = ("same", "valid")
@@ -35,13 +35,14 @@ def image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
         The shape as a tuple of three ints.
 
     Raises:
-        UsageError: If the shape is not three positive whole numbers.
+        ArgumentValueError: If the shape is not three positive whole numbers.
     """
     shape = tuple(input_shape)
     if len(shape) != 3 or not all(isinstance(size, int) and size > 0 for size in shape):
-        raise UsageError(
-            f"input_shape {shape}: expected (height, width, channels) of positive whole numbers, "
-            "such as (28, 28, 1) or (32, 32, 3)"
+        raise ArgumentValueError(
+            "input_shape",
+            shape,
+            "expected (height, width, channels) of positive whole numbers, such as (28, 28, 1) or (32, 32, 3)",
         )
     return shape
 
@@ -57,20 +58,22 @@ def normalization_layer(
         channels: The number of input channels.
 
     Raises:
-        UsageError: If only one of the two is given, a per-channel list has the
+        ArgumentValueError: If only one of the two is given, a per-channel list has the
             wrong length, or a standard deviation is not positive.
     """
     if input_mean is None and input_std is None:
         return None
     if input_mean is None or input_std is None:
-        raise UsageError("input_mean and input_std: give both (to standardize the inputs) or neither")
+        raise ArgumentValueError(
+            "input_std", input_std, "give both input_mean and input_std (to standardize the inputs) or neither"
+        )
     means = [float(input_mean)] if isinstance(input_mean, (int, float)) else [float(m) for m in input_mean]
     stds = [float(input_std)] if isinstance(input_std, (int, float)) else [float(s) for s in input_std]
     for name, values in (("input_mean", means), ("input_std", stds)):
         if len(values) not in (1, channels):
-            raise UsageError(f"{name} {values}: give one number or one per channel ({channels})")
+            raise ArgumentValueError(name, values, f"give one number or one per channel ({channels})")
     if min(stds) <= 0:
-        raise UsageError(f"input_std {stds}: standard deviations must be positive")
+        raise ArgumentValueError("input_std", stds, "standard deviations must be positive")
     means = means * channels if len(means) == 1 else means
     variances = [(std * std) for std in (stds * channels if len(stds) == 1 else stds)]
     return keras.layers.Normalization(mean=means, variance=variances, name="standardize")
@@ -149,30 +152,36 @@ def build_cnn(
         ``num_classes`` probabilities (float32 under any precision policy).
 
     Raises:
-        UsageError: On an ``input_shape`` that is not ``(height, width,
+        ArgumentValueError: On an ``input_shape`` that is not ``(height, width,
             channels)`` or is too small for the blocks, and on other bad values.
     """
     height, width, channels = image_shape(input_shape)
     if num_classes < 2:
-        raise UsageError(f"num_classes={num_classes}: a classifier needs at least 2 classes")
+        raise ArgumentValueError("num_classes", num_classes, "a classifier needs at least 2 classes")
     if not filters or any(count <= 0 for count in filters):
-        raise UsageError(f"filters={list(filters)}: give one positive filter count per block")
+        raise ArgumentValueError("filters", list(filters), "give one positive filter count per block")
     if convs_per_block < 1 or kernel_size < 1:
-        raise UsageError(f"convs_per_block={convs_per_block}, kernel_size={kernel_size}: both must be at least 1")
+        raise ArgumentValueError(
+            "convs_per_block" if convs_per_block < 1 else "kernel_size",
+            convs_per_block if convs_per_block < 1 else kernel_size,
+            "must be at least 1",
+        )
     if padding not in PADDINGS:
-        raise UsageError(f"padding={padding!r}: choose from {', '.join(PADDINGS)}")
+        raise ArgumentValueError("padding", padding, f"choose from {', '.join(PADDINGS)}")
     if head not in HEADS:
-        raise UsageError(f"head={head!r}: choose from {', '.join(HEADS)}")
+        raise ArgumentValueError("head", head, f"choose from {', '.join(HEADS)}")
     if any(units <= 0 for units in dense_units):
-        raise UsageError(f"dense_units={list(dense_units)}: every layer width must be positive")
+        raise ArgumentValueError("dense_units", list(dense_units), "every layer width must be positive")
     if not 0.0 <= dropout < 1.0:
-        raise UsageError(f"dropout={dropout}: must be at least 0 and below 1")
+        raise ArgumentValueError("dropout", dropout, "must be at least 0 and below 1")
     smallest = smallest_input_size(len(filters), convs_per_block, kernel_size, padding)
     if min(height, width) < smallest:
-        raise UsageError(
-            f"input_shape {(height, width, channels)}: {height}x{width} images are too small for "
+        raise ArgumentValueError(  # named after the blocks, the argument a user most often changes
+            "filters",
+            list(filters),
+            f"{height}x{width} images are too small for "
             f"{len(filters)} conv-and-pool blocks with {padding} {kernel_size}x{kernel_size} convolutions; "
-            f"they need at least {smallest}x{smallest} (use fewer blocks or padding='same')"
+            f"they need at least {smallest}x{smallest} (use fewer blocks or padding='same')",
         )
 
     inputs = keras.Input(shape=(height, width, channels), name="images")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 import keras_hub
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 
 def check_transformer_sizes(width: int, num_heads: int, dropout: float, **positive: int) -> None:
@@ -34,17 +34,15 @@ def check_transformer_sizes(width: int, num_heads: int, dropout: float, **positi
         **positive: More sizes that must be positive whole numbers, by name.
 
     Raises:
-        UsageError: Naming the first bad size and what would be accepted.
+        ArgumentValueError: Naming the first bad size and what would be accepted.
     """
     for name, value in {"width": width, "num_heads": num_heads, **positive}.items():
         if not isinstance(value, int) or value <= 0:
-            raise UsageError(f"{name} {value!r}: must be a positive whole number")
+            raise ArgumentValueError(name, value, "must be a positive whole number")
     if width % num_heads:
-        raise UsageError(
-            f"width {width} is not a multiple of num_heads {num_heads}: pick a width that {num_heads} divides"
-        )
+        raise ArgumentValueError("width", width, f"must be a multiple of num_heads ({num_heads})")
     if not 0.0 <= dropout < 1.0:
-        raise UsageError(f"dropout {dropout!r}: must be at least 0 and below 1")
+        raise ArgumentValueError("dropout", dropout, "must be at least 0 and below 1")
 
 
 def build_language_model(
@@ -101,7 +99,7 @@ def build_language_model(
         $i$ score the token at position $i + 1$.
 
     Raises:
-        UsageError: On a size that is not positive, a ``width`` that
+        ArgumentValueError: On a size that is not positive, a ``width`` that
             ``num_heads`` does not divide or a dropout rate outside [0, 1).
     """
     check_transformer_sizes(

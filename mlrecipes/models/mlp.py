@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import keras
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 
 def build_mlp(
@@ -42,15 +42,15 @@ def build_mlp(
         probabilities.
 
     Raises:
-        UsageError: On a non-positive width, fewer than 2 classes or a dropout
+        ArgumentValueError: On a non-positive width, fewer than 2 classes or a dropout
             rate outside [0, 1).
     """
     if num_classes < 2:
-        raise UsageError(f"num_classes={num_classes}: a classifier needs at least 2 classes")
+        raise ArgumentValueError("num_classes", num_classes, "a classifier needs at least 2 classes")
     if any(units <= 0 for units in hidden_units):
-        raise UsageError(f"hidden_units={list(hidden_units)}: every layer width must be positive")
+        raise ArgumentValueError("hidden_units", list(hidden_units), "every layer width must be positive")
     if not 0.0 <= dropout < 1.0:
-        raise UsageError(f"dropout={dropout}: must be at least 0 and below 1")
+        raise ArgumentValueError("dropout", dropout, "must be at least 0 and below 1")
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs)
     if input_scale is not None:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import keras
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models.cnn import classifier_head, image_shape, normalization_layer
 
 
@@ -89,29 +89,33 @@ def build_resnet(
         probabilities (float32 under any precision policy).
 
     Raises:
-        UsageError: On an ``input_shape`` that is not ``(height, width,
+        ArgumentValueError: On an ``input_shape`` that is not ``(height, width,
             channels)`` or too small for the stages, and on other bad values.
     """
     height, image_width, channels = image_shape(input_shape)
     if num_classes < 2:
-        raise UsageError(f"num_classes={num_classes}: a classifier needs at least 2 classes")
+        raise ArgumentValueError("num_classes", num_classes, "a classifier needs at least 2 classes")
     if not stage_filters or len(stage_filters) != len(blocks_per_stage):
-        raise UsageError(
-            f"stage_filters={list(stage_filters)}, blocks_per_stage={list(blocks_per_stage)}: "
-            "give one filter count and one block count per stage"
+        raise ArgumentValueError(
+            "blocks_per_stage",
+            list(blocks_per_stage),
+            f"give one block count per stage (stage_filters={list(stage_filters)})",
         )
     if stem_filters <= 0 or any(count <= 0 for count in stage_filters) or any(b < 0 for b in blocks_per_stage):
-        raise UsageError(
-            f"stem_filters={stem_filters}, stage_filters={list(stage_filters)}, "
-            f"blocks_per_stage={list(blocks_per_stage)}: filters must be positive, block counts 0 or more"
+        raise ArgumentValueError(
+            "stage_filters",
+            [stem_filters, *stage_filters, *blocks_per_stage],
+            "filters (stem_filters, stage_filters) must be positive and blocks_per_stage 0 or more",
         )
     if not 0.0 < width < float("inf"):
-        raise UsageError(f"width={width}: must be a positive number")
+        raise ArgumentValueError("width", width, "must be a positive number")
     smallest = 2 ** len(stage_filters)
     if min(height, image_width) < smallest:
-        raise UsageError(
-            f"input_shape {(height, image_width, channels)}: {height}x{image_width} images are too small "
-            f"for {len(stage_filters)} stages that each halve the size; they need at least {smallest}x{smallest}"
+        raise ArgumentValueError(
+            "input_shape",
+            (height, image_width, channels),
+            f"{height}x{image_width} images are too small "
+            f"for {len(stage_filters)} stages that each halve the size; they need at least {smallest}x{smallest}",
         )
 
     def scaled(count: int) -> int:

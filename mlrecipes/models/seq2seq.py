@@ -71,7 +71,7 @@ def build_seq2seq(
         (position 0 holds the start token).
 
     Raises:
-        UsageError: On a size that is not positive, a ``width`` that
+        ArgumentValueError: On a size that is not positive, a ``width`` that
             ``num_heads`` does not divide or a dropout rate outside [0, 1).
     """
     check_transformer_sizes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import keras_hub
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError
 
 PAD_ID = 0
 
@@ -55,7 +55,7 @@ def build_transformer_classifier(
         probabilities.
 
     Raises:
-        UsageError: On a size that is not positive, a ``width`` that
+        ArgumentValueError: On a size that is not positive, a ``width`` that
             ``num_heads`` does not divide, fewer than 2 classes or a dropout
             rate outside [0, 1).
     """
@@ -70,13 +70,13 @@ def build_transformer_classifier(
     }
     for key, value in sizes.items():
         if value <= 0:
-            raise UsageError(f"{key}={value}: must be a positive whole number")
+            raise ArgumentValueError(key, value, "must be a positive whole number")
     if num_classes < 2:
-        raise UsageError(f"num_classes={num_classes}: a classifier needs at least 2 classes")
+        raise ArgumentValueError("num_classes", num_classes, "a classifier needs at least 2 classes")
     if width % num_heads:
-        raise UsageError(f"width={width}: must be a multiple of num_heads={num_heads}")
+        raise ArgumentValueError("width", width, f"must be a multiple of num_heads={num_heads}")
     if not 0.0 <= dropout < 1.0:
-        raise UsageError(f"dropout={dropout}: must be at least 0 and below 1")
+        raise ArgumentValueError("dropout", dropout, "must be at least 0 and below 1")
 
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     padding_mask = keras.ops.not_equal(token_ids, PAD_ID)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import DataError
 
 KERAS_EPSILON = 1e-7
 """The smallest standard deviation Keras' ``Normalization`` layer divides by."""
@@ -155,24 +155,24 @@ def check_design(features: np.ndarray, names: Sequence[str], *, rows_name: str =
         rows_name: What the rows are (``"training rows"``), for messages.
 
     Raises:
-        UsageError: When the fit would not be unique.
+        DataError: When the fit would not be unique.
     """
     features = np.asarray(features, dtype=np.float64)
     rows, columns = features.shape
     if rows < columns + 1:
-        raise UsageError(
+        raise DataError(
             f"{rows} {rows_name} for {columns} feature column(s) ({', '.join(names)}): a linear fit needs at "
             f"least {columns + 1} (one per weight and one for the intercept)"
         )
     for index, name in enumerate(names):
         if np.ptp(features[:, index]) == 0:
-            raise UsageError(
+            raise DataError(
                 f"feature column {name!r} has the same value ({features[0, index]:g}) in all {rows} {rows_name}; "
                 "it cannot be told apart from the intercept"
             )
     standardized = (features - features.mean(axis=0)) / features.std(axis=0)
     if np.linalg.matrix_rank(with_ones(standardized)) < columns + 1:
-        raise UsageError(
+        raise DataError(
             f"the feature columns ({', '.join(names)}) are linearly dependent in the {rows_name}: one is a "
             "combination of the others, so the least-squares weights are not unique; leave one out"
         )

@@ -80,7 +80,7 @@ class FitComparison:
                 rows.append((f"{split} {name}{suffix}", *values))
         width = max(len(row[0]) for row in rows) + 2
         lines = ["  " + row[0].ljust(width) + "".join(cell.rjust(18) for cell in row[1:]) for row in rows]
-        verdict = "within" if self.converged else "NOT within (train longer: raise --epochs)"
+        verdict = "within" if self.converged else "NOT within (train longer: raise `epochs`)"
         lines.append(
             f"gradient descent's training MSE is {self.train_mse_gap:+.2e} relative to the exact minimum: "
             f"{verdict} the {MSE_BAR:.1%} bar"
@@ -136,13 +136,13 @@ def weight_labels(data: RegressionData) -> list[str]:
     """A label per weight that says its unit: ``lotsize ($ per sq ft)``, ``airco=yes ($, against no)``."""
     target_unit = data.units.get(data.target_name, data.target_name)
     labels = []
-    for encoding in data.encodings:
-        if encoding.kind == NUMERIC:
-            feature_unit = data.units.get(encoding.column, f"unit of {encoding.column}")
-            labels.append(f"{encoding.column} ({target_unit} per {feature_unit})")
+    for feature in data.features:
+        if feature.kind == NUMERIC:
+            feature_unit = data.units.get(feature.column, f"unit of {feature.column}")
+            labels.append(f"{feature.column} ({target_unit} per {feature_unit})")
         else:
-            reference = encoding.levels[0]
-            labels += [f"{name} ({target_unit}, against {reference})" for name in encoding.names]
+            reference = feature.levels[0]
+            labels += [f"{name} ({target_unit}, against {reference})" for name in feature.names]
     return labels
 
 

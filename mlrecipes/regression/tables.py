@@ -12,9 +12,10 @@ and decides each column's type from its values:
   values, not silently one-hot encoded). Such a column cannot be encoded and is
   refused as a feature, naming the first offending line.
 
-:func:`regression_data` turns a table into the numeric arrays of a
-regression: the target column, and one or more encoded feature columns per
-feature. A categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$
+:func:`regression_data` chooses the target column and the feature columns
+of a regression, in their raw form: numbers, or text for a categorical column.
+The model encodes them itself (`mlrecipes.regression.model`), so that a saved
+model takes raw values: a categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$
 (in sorted order) becomes $k$ indicator columns ``name=level`` that are 1 in the
 rows with that level and 0 elsewhere: one-hot encoding with the first level left
 out as the reference. A ``yes``/``no`` column thus becomes one column
@@ -25,7 +26,7 @@ weight reads as "the difference from the reference level".
 
 **Missing values** are the empty string and ``NA``, ``N/A``, ``NaN``,
 ``null`` and ``?`` (any case). Rows with a missing value in a column the
-regression uses are refused by default (:class:`~mlrecipes.errors.UsageError`
+regression uses are refused by default (`mlrecipes.errors.DataError`
 naming the columns, the count and the first line); with ``drop_missing=True``
 they are left out and counted in :attr:`RegressionData.missing`. Missing values
 in columns the regression does not use do not matter.
@@ -48,11 +49,10 @@ import math
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "null", "?"})
 """Cell values (compared in lower case, without surrounding spaces) that mean "missing"."""
@@ -83,7 +83,8 @@ def is_missing(value: str) -> bool:
     return value.strip().lower() in MISSING_VALUES
 
 
-def _number(value: str) -> float | None:
+def parse_number(value: str) -> float | None:
+    """The finite number a table cell holds, or ``None`` when it holds none (text, ``inf``, ``nan``)."""
     try:
         number = float(value)
     except ValueError:
@@ -112,7 +113,7 @@ class Column:
         """Build a column from its cells' text, deciding its kind."""
         values = tuple(None if is_missing(cell) else cell.strip() for cell in cells)
         present = [value for value in values if value is not None]
-        numbers = sum(_number(value) is not None for value in present)
+        numbers = sum(parse_number(value) is not None for value in present)
         if numbers == len(present):
             kind = NUMERIC
         elif numbers <= len(present) // 2 and len(set(present)) <= MAX_LEVELS:
@@ -130,12 +131,12 @@ class Column:
     def mostly_numbers(self) -> bool:
         """Whether more than half of the present values are numbers."""
         present = [value for value in self.values if value is not None]
-        return sum(_number(value) is not None for value in present) > len(present) // 2
+        return sum(parse_number(value) is not None for value in present) > len(present) // 2
 
     def first_non_number(self) -> tuple[int, str] | None:
         """The row index and text of the first present value that is not a number."""
         for index, value in enumerate(self.values):
-            if value is not None and _number(value) is None:
+            if value is not None and parse_number(value) is None:
                 return index, value
         return None
 
@@ -165,15 +166,15 @@ class Table:
 
         Args:
             name: A header of the table.
-            role: What the column is for (``"target"``, ``"feature"``), for the message.
+            role: The argument that named it (``"target"``, ``"features"``), for the message.
 
         Raises:
-            UsageError: When the table has no such column.
+            ArgumentValueError: When the table has no such column.
         """
         if name not in self.columns:
             names = list(self.columns)
             shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise UsageError(f"{role} column {name!r} is not in {self.source} (its columns: {shown})")
+            raise ArgumentValueError(role, name, f"no such column in {self.source} (its columns: {shown})")
         return self.columns[name]
 
 
@@ -191,16 +192,16 @@ def read_table(path: str | Path, *, source: str | None = None) -> Table:
         The table, with each column's kind decided.
 
     Raises:
-        UsageError: When the file is missing, unreadable, not UTF-8 text, has
+        DataError: When the file is missing, unreadable, not UTF-8 text, has
             no header or no data rows, repeats a header, or has a row of the
             wrong length.
     """
     path = Path(path)
     source = source or str(path)
     if not path.exists():
-        raise UsageError(f"{source}: no such file")
+        raise DataError(f"{source}: no such file")
     if not path.is_file():
-        raise UsageError(f"{source}: not a file")
+        raise DataError(f"{source}: not a file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -210,27 +211,27 @@ def read_table(path: str | Path, *, source: str | None = None) -> Table:
                 if not any(cell.strip() for cell in row):
                     continue  # blank line
                 if header is not None and len(row) != len(header):
-                    raise UsageError(
+                    raise DataError(
                         f"{source}: line {reader.line_num} has {len(row)} fields, the header has {len(header)}"
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
     except UnicodeDecodeError:
-        raise UsageError(f"{source}: not a UTF-8 text file") from None
+        raise DataError(f"{source}: not a UTF-8 text file") from None
     except csv.Error as error:
-        raise UsageError(f"{source}: not a readable CSV file ({error})") from None
+        raise DataError(f"{source}: not a readable CSV file ({error})") from None
     except OSError as error:
-        raise UsageError(f"{source}: cannot be read ({error.strerror})") from None
+        raise DataError(f"{source}: cannot be read ({error.strerror})") from None
     if header is None:
-        raise UsageError(f"{source}: empty file; a CSV file with a header line is needed")
+        raise DataError(f"{source}: empty file; a CSV file with a header line is needed")
     names = [name.strip() for name in header]
     if any(not name for name in names):
-        raise UsageError(f"{source}: column {names.index('') + 1} of the header has no name")
+        raise DataError(f"{source}: column {names.index('') + 1} of the header has no name")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise UsageError(f"{source}: the header names {repeated[0]!r} more than once")
+        raise DataError(f"{source}: the header names {repeated[0]!r} more than once")
     if not rows:
-        raise UsageError(f"{source}: a header but no data rows")
+        raise DataError(f"{source}: a header but no data rows")
     columns = {name: Column.from_values(name, [row[index] for row in rows]) for index, name in enumerate(names)}
     return Table(columns, tuple(lines), source)
 
@@ -242,15 +243,19 @@ def embedded_table() -> Table:
 
 
 @dataclasses.dataclass(frozen=True)
-class FeatureEncoding:
-    """How one table column becomes feature columns.
+class Feature:
+    """A table column used as a feature, and what kind of values it holds.
+
+    Turning it into numbers is the model's business
+    (:func:`mlrecipes.regression.model.build_feature_encoder`): a numeric column
+    is one input column; a categorical column becomes one 0/1 indicator column
+    per level but the first, the reference.
 
     Attributes:
         column: The table column.
-        kind: ``"numeric"`` (one column, the number itself) or ``"categorical"``
-            (one 0/1 indicator column per level but the first).
+        kind: ``"numeric"`` or ``"categorical"``.
         levels: For a categorical column, every level in sorted order; the
-            first is the reference and gets no column.
+            first is the reference and gets no indicator column.
     """
 
     column: str
@@ -259,77 +264,22 @@ class FeatureEncoding:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The names of the encoded columns: ``lotsize``, or ``driveway=yes`` per level."""
+        """The names of the model's encoded columns: ``lotsize``, or ``driveway=yes`` per level."""
         if self.kind == NUMERIC:
             return (self.column,)
         return tuple(f"{self.column}={level}" for level in self.levels[1:])
 
-    def encode(self, values: Sequence[str | None]) -> np.ndarray:
-        """Encode raw values of the column.
-
-        Args:
-            values: The column's values as text, none missing.
-
-        Returns:
-            A float64 array of shape ``(len(values), len(self.names))``.
-
-        Raises:
-            UsageError: On a value that is not a number (numeric column) or not
-                a known level (categorical column).
-        """
-        if self.kind == NUMERIC:
-            numbers = []
-            for value in values:
-                number = None if value is None else _number(value)
-                if number is None:
-                    raise UsageError(f"{self.column}: {value!r} is not a number")
-                numbers.append(number)
-            return np.asarray(numbers, dtype=np.float64).reshape(-1, 1)
-        unknown = [value for value in values if value not in self.levels]
-        if unknown:
-            raise UsageError(f"{self.column}: {unknown[0]!r} is not one of its values ({', '.join(self.levels)})")
-        return np.asarray([[float(value == level) for level in self.levels[1:]] for value in values]).reshape(
-            len(values), len(self.levels) - 1
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The encoding as JSON-ready data (see :meth:`from_dict`)."""
-        return {"column": self.column, "kind": self.kind, "levels": list(self.levels), "names": list(self.names)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureEncoding:
-        """Rebuild an encoding written by :meth:`to_dict`."""
-        return cls(str(data["column"]), str(data["kind"]), tuple(str(level) for level in data.get("levels", ())))
-
-
-def encode_row(encodings: Sequence[FeatureEncoding], values: Sequence[str]) -> np.ndarray:
-    """Encode one example given as one raw value per table column.
-
-    Args:
-        encodings: The feature encodings, in order.
-        values: One value per encoding, as text (``"5000"``, ``"yes"``).
-
-    Returns:
-        A float64 array of shape ``(1, encoded columns)``.
-
-    Raises:
-        UsageError: On the wrong number of values or a value that cannot be encoded.
-    """
-    if len(values) != len(encodings):
-        columns = ", ".join(encoding.column for encoding in encodings)
-        raise UsageError(f"{len(values)} value(s) given; one per feature is needed, in order: {columns}")
-    return np.hstack([encoding.encode([value.strip()]) for encoding, value in zip(encodings, values)])
-
 
 @dataclasses.dataclass(frozen=True)
 class RegressionData:
-    """The numeric arrays of a regression, and how they were made.
+    """The raw columns of a regression, with the rows that can be used.
 
     Attributes:
-        features: Encoded features, float64 of shape ``(rows, columns)``.
+        columns: Each feature column's values in the rows used: float64 for a
+            numeric column, text (``str``) for a categorical one.
         target: The target, float64 of shape ``(rows,)``.
         target_name: The target column's name.
-        encodings: How each feature column was encoded, in order.
+        features: The feature columns, in order, with their kinds and levels.
         source: Where the table came from.
         rows_read: Data rows in the table.
         missing: For each used column, how many rows were left out because of
@@ -340,10 +290,10 @@ class RegressionData:
             table's, see :data:`EMBEDDED_UNITS`), for reports.
     """
 
-    features: np.ndarray
+    columns: dict[str, np.ndarray]
     target: np.ndarray
     target_name: str
-    encodings: tuple[FeatureEncoding, ...]
+    features: tuple[Feature, ...]
     source: str
     rows_read: int
     missing: dict[str, int]
@@ -352,13 +302,17 @@ class RegressionData:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """The name of each encoded feature column."""
-        return tuple(name for encoding in self.encodings for name in encoding.names)
+        """The name of each column the model's encoding makes (``lotsize``, ``airco=yes`` ...)."""
+        return tuple(name for feature in self.features for name in feature.names)
 
     @property
     def rows(self) -> int:
         """Rows used."""
         return len(self.target)
+
+    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The feature columns of some rows (an index array), as the model takes them."""
+        return {name: values[rows] for name, values in self.columns.items()}
 
     @property
     def dropped_summary(self) -> str:
@@ -372,7 +326,7 @@ class RegressionData:
 def regression_data(
     table: Table, target: str, features: Sequence[str], *, drop_missing: bool = False
 ) -> RegressionData:
-    """Choose a target and features from a table and encode them as numbers.
+    """Choose a target and features from a table, and the rows that have all their values.
 
     Args:
         table: The table.
@@ -382,38 +336,41 @@ def regression_data(
             feature, counting them, instead of refusing them.
 
     Returns:
-        The encoded features and the target.
+        The raw feature columns and the target.
 
     Raises:
-        UsageError: On a column that does not exist or is named twice, a
-            target that is not numeric, a feature that cannot be encoded,
-            missing values (unless ``drop_missing``), no rows left, or a
-            feature with one value only.
+        ArgumentValueError: On a column that does not exist or is named twice,
+            or a target that is also a feature.
+        DataError: On a target that is not numeric, a feature that is neither
+            numeric nor categorical, missing values (unless ``drop_missing``),
+            no rows left, or a feature with one value only.
     """
     if not features:
-        raise UsageError("no feature columns given; name at least one")
+        raise ArgumentValueError("features", list(features), "name at least one feature column")
     repeated = sorted({name for name in features if list(features).count(name) > 1})
     if repeated:
-        raise UsageError(f"feature column {repeated[0]!r} is named more than once")
+        raise ArgumentValueError("features", list(features), f"column {repeated[0]!r} is named more than once")
     if target in features:
-        raise UsageError(f"column {target!r} is the target; it cannot be a feature as well")
+        raise ArgumentValueError(
+            "features", list(features), f"column {target!r} is the target; it cannot be a feature as well"
+        )
     target_column = table.column(target, "target")
-    feature_columns = [table.column(name, "feature") for name in features]
+    feature_columns = [table.column(name, "features") for name in features]
     if target_column.kind != NUMERIC:
         index, value = target_column.first_non_number() or (0, "")
-        raise UsageError(
-            f"target column {target!r} must hold numbers, but line {table.lines[index]} of {table.source} has {value!r}"
+        raise DataError(
+            f"{table.source} line {table.lines[index]}: target column {target!r} must hold numbers, found {value!r}"
         )
     for column in feature_columns:
         if column.kind == TEXT:
             index, value = column.first_non_number() or (0, "")
             where = f"line {table.lines[index]} of {table.source} has {value!r}"
             if column.mostly_numbers:
-                raise UsageError(
+                raise DataError(
                     f"feature column {column.name!r} holds numbers, but {where}; correct that value, or mark it "
                     "missing (empty or NA)"
                 )
-            raise UsageError(
+            raise DataError(
                 f"feature column {column.name!r} cannot be encoded: {len(column.levels)} different values, "
                 f"not numbers ({where}); a feature must be numeric or a category with at most {MAX_LEVELS} "
                 "different values"
@@ -425,34 +382,33 @@ def regression_data(
     if missing and not drop_missing:
         first = table.lines[int(np.argmin(complete))]
         counts = ", ".join(f"{name}: {count}" for name, count in missing.items())
-        raise UsageError(
+        raise DataError(
             f"{table.source}: {int((~complete).sum())} row(s) have missing values ({counts}; first on line "
-            f"{first}); fill them in, or drop those rows with --drop-missing"
+            f"{first}); fill them in, or drop those rows (drop_missing=True)"
         )
     keep = np.flatnonzero(complete)
     if not len(keep):
-        raise UsageError(f"{table.source}: no row has values in all of the columns {', '.join(c.name for c in used)}")
+        raise DataError(f"{table.source}: no row has values in all of the columns {', '.join(c.name for c in used)}")
 
-    encodings, blocks = [], []
+    chosen, columns = [], {}
     for column in feature_columns:
         values = [column.values[row] for row in keep]
-        if column.kind == NUMERIC:
-            encoding = FeatureEncoding(column.name, NUMERIC)
-        else:
-            encoding = FeatureEncoding(column.name, CATEGORICAL, tuple(sorted(set(values))))
         if len(set(values)) < 2:
-            raise UsageError(
+            raise DataError(
                 f"feature column {column.name!r} has the same value ({values[0]!r}) in every row used; "
                 "it cannot be told apart from the intercept"
             )
-        encodings.append(encoding)
-        blocks.append(encoding.encode(values))
-    target_values = FeatureEncoding(target, NUMERIC).encode([target_column.values[row] for row in keep])[:, 0]
+        if column.kind == NUMERIC:
+            chosen.append(Feature(column.name, NUMERIC))
+            columns[column.name] = np.array([parse_number(value) for value in values], dtype=np.float64)
+        else:
+            chosen.append(Feature(column.name, CATEGORICAL, tuple(sorted(set(values)))))
+            columns[column.name] = np.array(values, dtype=str)
     return RegressionData(
-        features=np.hstack(blocks),
-        target=target_values,
+        columns=columns,
+        target=np.array([parse_number(target_column.values[row]) for row in keep], dtype=np.float64),
         target_name=target,
-        encodings=tuple(encodings),
+        features=tuple(chosen),
         source=table.source,
         rows_read=table.rows,
         missing=missing,
@@ -468,31 +424,35 @@ def load_regression_data(
     data_dir: str | Path | None = None,
     drop_missing: bool = False,
 ) -> RegressionData:
-    """Read a table (a CSV file, a folder's copy of the embedded one, or the embedded one) and encode it.
+    """Read a table (a CSV file, a folder's copy of the embedded one, or the embedded one) and choose its columns.
 
     Args:
         target: The column to predict.
         features: The columns to predict it from.
-        csv_path: A CSV file to read (``--csv``).
+        csv_path: A CSV file to read.
         data_dir: A folder holding :data:`EMBEDDED_TABLE` to read instead of the
-            embedded copy (``--data-dir``).
+            embedded copy.
         drop_missing: Leave out rows with missing values instead of refusing them.
 
     Returns:
-        The encoded features and target (see :func:`regression_data`).
+        The raw feature columns and target (see :func:`regression_data`).
 
     Raises:
-        UsageError: When both ``csv_path`` and ``data_dir`` are given, the file
-            is missing or unreadable, or :func:`regression_data` refuses the columns.
+        ArgumentValueError: When both ``csv_path`` and ``data_dir`` are given, or
+            ``data_dir`` holds no table.
+        DataError: When the file is missing or unreadable, or :func:`regression_data`
+            refuses the columns.
     """
     if csv_path is not None and data_dir is not None:
-        raise UsageError("--csv and --data-dir both name the data; give one of them")
+        raise ArgumentValueError("data_dir", data_dir, "`csv_path` and `data_dir` both name the data; give one of them")
     if csv_path is not None:
         table = read_table(csv_path)
     elif data_dir is not None:
         path = Path(data_dir) / EMBEDDED_TABLE
         if not path.is_file():
-            raise UsageError(f"--data-dir {data_dir}: no {EMBEDDED_TABLE} in it (for another table use --csv)")
+            raise ArgumentValueError(
+                "data_dir", data_dir, f"no {EMBEDDED_TABLE} in it (for another table give csv_path)"
+            )
         table = read_table(path)
     else:
         table = embedded_table()

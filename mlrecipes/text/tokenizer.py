@@ -43,7 +43,7 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, DataError
 
 PAD_ID = 0
 UNK = "[UNK]"
@@ -78,13 +78,13 @@ def learn_tokenizer(
         of shape ``(batch, sequence_length)``.
 
     Raises:
-        UsageError: On a ``vocabulary_size`` below 4 or a ``sequence_length``
+        ArgumentValueError: On a ``vocabulary_size`` below 4 or a ``sequence_length``
             below 2, or when the texts hold no words at all.
     """
     if vocabulary_size < RESERVED_IDS + 1:
-        raise UsageError(f"vocabulary size {vocabulary_size}: must be at least {RESERVED_IDS + 1}")
+        raise ArgumentValueError("vocabulary_size", vocabulary_size, f"must be at least {RESERVED_IDS + 1}")
     if sequence_length < 2:
-        raise UsageError(f"sequence length {sequence_length}: must be at least 2 ([CLS] and one word)")
+        raise ArgumentValueError("sequence_length", sequence_length, "must be at least 2 ([CLS] and one word)")
     if not isinstance(texts, tf.data.Dataset):
         texts = tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), dtype=tf.string))
     if texts.element_spec.shape.rank == 0:
@@ -99,7 +99,7 @@ def learn_tokenizer(
     )
     words.adapt(texts)
     if words.vocabulary_size() <= 2:
-        raise UsageError("the training texts hold no words to learn a vocabulary from")
+        raise DataError("the training texts hold no words to learn a vocabulary from")
     add_cls = keras_hub.layers.StartEndPacker(
         sequence_length=sequence_length,
         start_value=words.vocabulary_size(),
