@@ -34,8 +34,8 @@ import tensorflow as tf
 from mlrecipes.data.text_corpus import byte_tokenizer
 from mlrecipes.data.tfds_source import load_tfds
 from mlrecipes.errors import ArgumentValueError, DataError
+from mlrecipes.text.tokenizer import PAD_ID
 
-PAD_ID = 0
 START_ID = 2  # ASCII STX, "start of text"
 END_ID = 3  # ASCII ETX, "end of text"
 RESERVED_CHARACTERS = {"\x00": "NUL", "\x02": "STX", "\x03": "ETX"}

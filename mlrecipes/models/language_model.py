@@ -21,28 +21,7 @@ from __future__ import annotations
 import keras
 import keras_hub
 
-from mlrecipes.errors import ArgumentValueError
-
-
-def check_transformer_sizes(width: int, num_heads: int, dropout: float, **positive: int) -> None:
-    """Reject transformer sizes that cannot build a model.
-
-    Args:
-        width: Size of the token vectors; ``num_heads`` must divide it.
-        num_heads: Attention heads per block.
-        dropout: Dropout rate, in [0, 1).
-        **positive: More sizes that must be positive whole numbers, by name.
-
-    Raises:
-        ArgumentValueError: Naming the first bad size and what would be accepted.
-    """
-    for name, value in {"width": width, "num_heads": num_heads, **positive}.items():
-        if not isinstance(value, int) or value <= 0:
-            raise ArgumentValueError(name, value, "must be a positive whole number")
-    if width % num_heads:
-        raise ArgumentValueError("width", width, f"must be a multiple of num_heads ({num_heads})")
-    if not 0.0 <= dropout < 1.0:
-        raise ArgumentValueError("dropout", dropout, "must be at least 0 and below 1")
+from mlrecipes.models.blocks import check_transformer_sizes
 
 
 def build_language_model(

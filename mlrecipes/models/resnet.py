@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import keras
 
 from mlrecipes.errors import ArgumentValueError
-from mlrecipes.models.cnn import classifier_head, image_shape, normalization_layer
+from mlrecipes.models.blocks import classifier_head, image_shape, normalization_layer
 
 
 def resnet_depth(blocks_per_stage: Sequence[int]) -> int:

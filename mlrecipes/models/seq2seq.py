@@ -18,7 +18,7 @@ import warnings
 import keras
 import keras_hub
 
-from mlrecipes.models.language_model import check_transformer_sizes
+from mlrecipes.models.blocks import check_transformer_sizes
 
 
 def build_seq2seq(

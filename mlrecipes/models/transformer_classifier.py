@@ -6,8 +6,7 @@ import keras
 import keras_hub
 
 from mlrecipes.errors import ArgumentValueError
-
-PAD_ID = 0
+from mlrecipes.text.tokenizer import PAD_ID
 
 
 def build_transformer_classifier(

@@ -46,6 +46,7 @@ import tensorflow as tf
 from mlrecipes.errors import ArgumentValueError, DataError
 
 PAD_ID = 0
+"""The id of padding in every token sequence here (tokenizer, text models, sentence pairs); masked out."""
 UNK = "[UNK]"
 CLS = "[CLS]"
 # Ids the vocabulary always holds besides the words: padding, [UNK] and [CLS].
