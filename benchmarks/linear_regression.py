@@ -16,28 +16,12 @@ training MSE is not within 0.1% of the exact minimum.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _harness import ROOT, WALL_SECONDS, Contender, Run, summarize, verdict
+
 TARGET_SECONDS = 20.0
 MSE_BAR = 1e-3
-
-
-def run_once(output_dir: Path, extra: list[str]) -> tuple[float, dict]:
-    """Run the recipe once; return its wall time and its metrics."""
-    command = [sys.executable, "-m", "recipes.linear_regression", "--output-dir", str(output_dir), *extra]
-    started = time.perf_counter()
-    finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - started
-    if finished.returncode != 0:
-        sys.exit(f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stderr[-2000:]}")
-    return seconds, json.loads((output_dir / "metrics.json").read_text())
 
 
 def main() -> int:
@@ -46,13 +30,16 @@ def main() -> int:
     parser.add_argument("extra", nargs="*", help="flags passed on to the recipe (after --)")
     args = parser.parse_args()
 
-    times = []
-    with tempfile.TemporaryDirectory() as folder:
-        for repeat in range(args.repeats):
-            seconds, metrics = run_once(Path(folder) / f"run{repeat}", args.extra)
-            times.append(seconds)
-            print(f"run {repeat + 1}: {seconds:.1f} s wall (whole process), {metrics['train_seconds']:.1f} s in fit")
-    wall = statistics.median(times)
+    recipe = Contender.recipe("linear_regression", "linear_regression", *args.extra, cwd=ROOT)
+    runs: list[Run] = []
+    for repeat in range(args.repeats):
+        run = recipe.run()
+        runs.append(run)
+        print(
+            f"run {repeat + 1}: {run.wall_seconds:.1f} s wall (whole process), {run.figures['train_seconds']:.1f} s in fit"
+        )
+    wall = summarize(runs, WALL_SECONDS).median
+    metrics = runs[-1].figures
     descent, exact = metrics["gradient_descent"], metrics["least_squares"]
     print(f"\nlinear_regression, {metrics['rows']['train']} training rows and {metrics['rows']['test']} test rows:")
     print(f"  {'':12} {'gradient descent':>18} {'least squares':>18}")
@@ -61,10 +48,11 @@ def main() -> int:
             print(f"  {split + ' MSE':12} {descent[split]['mse']:>18.6e} {exact[split]['mse']:>18.6e}")
     gap = metrics["train_mse_gap"]
     print(f"  training MSE gap: {gap:+.2e} (bar {MSE_BAR:.1%})")
-    print(f"  wall time: median {wall:.1f} s of {len(times)} run(s) (target under {TARGET_SECONDS:.0f} s)")
-    ok = wall < TARGET_SECONDS and gap <= MSE_BAR
-    print("verdict:", "meets both targets" if ok else "MISSES a target")
-    return 0 if ok else 1
+    print(f"  wall time: median {wall:.1f} s of {len(runs)} run(s) (target under {TARGET_SECONDS:.0f} s)")
+    return verdict(
+        f"targets: median wall time under {TARGET_SECONDS:.0f} s and training MSE gap within {MSE_BAR:.1%}",
+        wall < TARGET_SECONDS and gap <= MSE_BAR,
+    )
 
 
 if __name__ == "__main__":

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+from _harness import (
+    ACCURACY,
+    FASHION_MNIST,
+    TRAINING_TIME,
+    WALL_TIME,
+    Contender,
+    alternate,
+    print_summaries,
+    require_fashion_mnist,
+    verdict,
+)
 
 
 def tutorial(data_dir: Path) -> None:
@@ -52,15 +60,6 @@ def tutorial(data_dir: Path) -> None:
     print(json.dumps({"test_accuracy": accuracy, "test_loss": loss, "train_seconds": train_seconds}))
 
 
-def timed(command: list[str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    finished = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if finished.returncode != 0:
-        sys.exit(f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stderr[-2000:]}")
-    return seconds, finished.stdout
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=FASHION_MNIST)
@@ -70,38 +69,29 @@ def main() -> int:
     if args.tutorial:
         tutorial(args.data_dir)
         return 0
-    if not args.data_dir.is_dir():
-        sys.exit(f"{args.data_dir}: no such folder (apt install dataset-fashion-mnist)")
+    require_fashion_mnist(args.data_dir)
 
-    results: dict[str, list[dict]] = {"tutorial 784-64-64-10": [], "recipe (defaults)": []}
-    for _ in range(args.repeats):
-        seconds, out = timed([sys.executable, __file__, "--tutorial", "--data-dir", str(args.data_dir)])
-        figures = json.loads(out.strip().splitlines()[-1])
-        results["tutorial 784-64-64-10"].append({**figures, "wall_seconds": seconds})
-        with tempfile.TemporaryDirectory() as output_dir:
-            command = [sys.executable, "-m", "recipes.mnist_mlp", "--dataset", "fashion_mnist"]
-            command += ["--data-dir", str(args.data_dir), "--output-dir", output_dir]
-            seconds, _ = timed(command)
-            metrics = json.loads((Path(output_dir) / "metrics.json").read_text())
-        results["recipe (defaults)"].append({**metrics, "wall_seconds": seconds})
-
-    def median(runs: list[dict], key: str) -> float:
-        values = sorted(run[key] for run in runs)
-        return values[len(values) // 2]
+    tutorial_network = Contender(
+        "tutorial 784-64-64-10",
+        (sys.executable, __file__, "--tutorial", "--data-dir", str(args.data_dir)),
+        reports="stdout",
+    )
+    recipe = Contender.recipe(
+        "recipe (defaults)", "mnist_mlp", "--dataset", "fashion_mnist", "--data-dir", str(args.data_dir)
+    )
+    results = alternate([tutorial_network, recipe], [None] * args.repeats)
 
     print(f"Fashion-MNIST from {args.data_dir}, {args.repeats} run(s) each, medians:")
-    summary = {}
-    for name, runs in results.items():
-        summary[name] = (median(runs, "test_accuracy"), median(runs, "wall_seconds"), median(runs, "train_seconds"))
-        accuracy, wall, train = summary[name]
-        print(f"  {name:24s} test accuracy {accuracy:.4f}   wall time {wall:6.1f} s   (training {train:5.1f} s)")
-    (tutorial_accuracy, tutorial_wall, _), (recipe_accuracy, recipe_wall, _) = summary.values()
-    better = recipe_accuracy > tutorial_accuracy and recipe_wall <= tutorial_wall
-    print(
+    summaries = print_summaries(results, [ACCURACY, WALL_TIME, TRAINING_TIME])
+    tutorial_accuracy = summaries[tutorial_network.name][ACCURACY.key].median
+    tutorial_wall = summaries[tutorial_network.name][WALL_TIME.key].median
+    recipe_accuracy = summaries[recipe.name][ACCURACY.key].median
+    recipe_wall = summaries[recipe.name][WALL_TIME.key].median
+    return verdict(
         f"recipe vs tutorial: {100 * (recipe_accuracy - tutorial_accuracy):+.2f} accuracy points, "
-        f"{recipe_wall - tutorial_wall:+.1f} s wall time -> {'PASS' if better else 'FAIL'}"
+        f"{recipe_wall - tutorial_wall:+.1f} s wall time",
+        recipe_accuracy > tutorial_accuracy and recipe_wall <= tutorial_wall,
     )
-    return 0 if better else 1
 
 
 if __name__ == "__main__":

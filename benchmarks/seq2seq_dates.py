@@ -35,7 +35,8 @@ def main(argv=None) -> None:
     parser.add_argument("--recipe-args", nargs=argparse.REMAINDER, default=[], help="extra flags for the recipe")
     args = parser.parse_args(argv)
 
-    from mlrecipes.data.sentence_pairs import date_pairs, write_pairs
+    from mlrecipes.data.sentence_pairs import write_pairs
+    from mlrecipes.testing import date_pairs
     from recipes import seq2seq
 
     with tempfile.TemporaryDirectory() as folder:

@@ -8,9 +8,10 @@ against ``lotsize``. ``--csv FILE --target COLUMN --features COLUMN ...`` fits
 any CSV file instead: numeric columns are used as they are; yes/no and other
 categorical columns are one-hot encoded, one 0/1 column per value except the
 first in sorted order, the reference (so ``airco`` becomes ``airco=yes``, whose
-weight is the price difference from ``no``). Rows with a missing value in a
-used column are refused with a one-line error; ``--drop-missing`` leaves them
-out instead and says how many.
+weight is the price difference from ``no``). That encoding is made of Keras
+preprocessing layers (``StringLookup``), in front of the trained layers in the
+saved model. Rows with a missing value in a used column are refused with a
+one-line error; ``--drop-missing`` leaves them out instead and says how many.
 
 **Model.** A straight line (with several features, a hyperplane):
 
@@ -24,7 +25,8 @@ $\hat y = w'^\top z + b'$. That is the same line in other units,
 $$w_j = \frac{w'_j}{\sigma_j}, \qquad b = b' - \sum_{j=1}^{d} \frac{w'_j \mu_j}{\sigma_j},$$
 
 and the recipe reports $w$ and $b$ in the data's own units (dollars per square
-foot, dollars). The saved model takes raw values: it standardizes them itself.
+foot, dollars). The saved model takes raw values: it encodes and standardizes
+them itself.
 
 **Loss.** The mean squared error over the $N$ training rows. Stack the
 standardized rows into $Z$, put a column of ones beside them,
@@ -81,9 +83,10 @@ seen. Fitted on those 437 rows the slope is 6.35 dollars per square foot; that
 it moves by 4% with the sample is itself a lesson.
 
 ``--data-dir DIR`` reads ``DIR/windsor-housing.csv`` (the same table) instead
-of the embedded copy. ``--predict`` loads a finished run and prints the
-prediction for raw feature values given as ``column=value`` pairs: the saved
-``model.keras`` takes the raw columns and encodes them itself.
+of the embedded copy. ``--predict`` loads a finished run and prints its
+model's prediction for raw feature values, one per feature in order or as
+``column=value`` pairs: the saved ``model.keras`` takes the raw columns, by
+name, and needs nothing beside it.
 
 Run it::
 
@@ -91,7 +94,9 @@ Run it::
     python -m recipes.linear_regression --test-fraction 0.2
     python -m recipes.linear_regression --features lotsize bedrooms bathrms stories airco prefarea
     python -m recipes.linear_regression --csv houses.csv --target price --features area rooms pool
-    python -m recipes.linear_regression --predict lotsize=5000 --model-dir runs/linear_regression
+    python -m recipes.linear_regression --predict 5000 --model-dir runs/linear_regression
+    python -m recipes.linear_regression --features lotsize airco --output-dir runs/airco
+    python -m recipes.linear_regression --predict lotsize=5000 airco=yes --model-dir runs/airco
 """
 
 from __future__ import annotations
@@ -150,9 +155,9 @@ def build_parser():
         "--predict",
         nargs="+",
         default=None,
-        metavar="COLUMN=VALUE",
-        help="print the prediction of the model in --model-dir for these raw feature values, one column=value per "
-        "feature (a one-feature model also takes the bare value)",
+        metavar="VALUE",
+        help="print the prediction of the model in --model-dir for these raw feature values: one per feature, in "
+        "order, or COLUMN=VALUE pairs",
     )
     recipe.add_argument(
         "--model-dir",
@@ -174,7 +179,13 @@ import tensorflow as tf
 
 from mlrecipes.data.pipeline import make_pipeline
 from mlrecipes.regression.least_squares import check_design, fit_least_squares, largest_stable_learning_rate
-from mlrecipes.regression.model import build_linear_regression, design_matrix, fitted_line, predict_from_text
+from mlrecipes.regression.model import (
+    attach_encoder,
+    build_feature_encoder,
+    build_linear_regression,
+    example_from_text,
+    fitted_line,
+)
 from mlrecipes.regression.report import GRADIENT_DESCENT, LEAST_SQUARES, compare_fits, draw_figures, weight_labels
 from mlrecipes.regression.tables import load_regression_data
 from mlrecipes.run import RecipeRun
@@ -196,6 +207,8 @@ def main(argv=None):
         return predict(args)
     if args.model_dir is not None:
         raise UsageError("--model-dir is only read by --predict")
+    if args.csv_path is not None and args.data_dir is not None:
+        raise UsageError("--csv and --data-dir both name the data; give one of them")
     if args.csv_path is not None and (args.target is None or args.features is None):
         raise UsageError(f"--csv {args.csv_path}: name the columns to use with --target COLUMN --features COLUMN ...")
 
@@ -216,10 +229,12 @@ def main(argv=None):
     if args.test_fraction and not test_rows:
         raise UsageError(f"--test-fraction {args.test_fraction} of {data.rows} rows holds out no row; use 0 or more")
     train_index, test_index = np.sort(order[test_rows:]), np.sort(order[:test_rows])
-    # The design matrix X: the columns the model's own encoding layers make of
-    # the raw ones (a categorical column becomes 0/1 indicators), so that least
-    # squares solves with exactly what gradient descent sees.
-    x = design_matrix(data.features, data.columns)
+    # The design matrix X: the feature encoder (Keras preprocessing layers that
+    # turn a categorical column into 0/1 indicators) makes it of the raw
+    # columns, once. Least squares solves with this X and gradient descent
+    # trains on it; the saved model carries the encoder in front.
+    encoder = build_feature_encoder(data.features)
+    x = np.asarray(encoder.predict(data.columns, batch_size=4096, verbose=0), dtype=np.float64)
     splits = {"train": (x[train_index], data.target[train_index])}
     if test_rows:
         splits["test"] = (x[test_index], data.target[test_index])
@@ -246,22 +261,19 @@ def main(argv=None):
             "(two weights gain nothing from several devices) or change --test-fraction"
         )
 
-    # Input pipeline: rows of raw columns (a dict, as the model takes them) and
-    # targets. With the default batch size one batch holds every training row:
-    # one exact gradient step per epoch.
-    def pipeline(rows, shuffle=False):
-        columns = {name: values[:, None] for name, values in data.take(rows).items()}
-        targets = data.target[rows].astype("float32")[:, None]
-        dataset = tf.data.Dataset.from_tensor_slices((columns, targets))
-        return make_pipeline(dataset, args.batch_size, shuffle=shuffle, seed=args.seed)
+    # Input pipeline: rows of X and targets. With the default batch size one
+    # batch holds every training row: one exact gradient step per epoch.
+    def pipeline(x, y, shuffle=False):
+        rows = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("float32")[:, None]))
+        return make_pipeline(rows, args.batch_size, shuffle=shuffle, seed=args.seed)
 
-    train = pipeline(train_index, shuffle=True)
-    test = pipeline(test_index) if test_rows else None
+    train = pipeline(x_train, y_train, shuffle=True)
+    test = pipeline(*splits["test"]) if test_rows else None
 
-    # Model: the encoding layers, a Normalization layer adapted to the
-    # training rows, then one Dense(1) layer, trained on the mean squared error.
+    # Model: a Normalization layer adapted to the training rows, then one
+    # Dense(1) layer, trained on the mean squared error.
     with run.strategy.scope():
-        model = build_linear_regression(data.features, data.take(train_index), name=f"{RECIPE}_{data.target_name}")
+        model = build_linear_regression(x_train, name=f"{RECIPE}_{data.target_name}")
         model.compile(
             optimizer=make_optimizer(args.optimizer, args.learning_rate),
             loss=keras.losses.MeanSquaredError(),
@@ -279,7 +291,7 @@ def main(argv=None):
     # Both fits side by side, in the data's own units, scored alike in float64.
     comparison = compare_fits(
         {
-            GRADIENT_DESCENT: (fitted_line(model), fitted_line(model).predict),
+            GRADIENT_DESCENT: (fitted_line(model), lambda x: model.predict(x.astype("float32"), verbose=0)),
             LEAST_SQUARES: (exact, exact.predict),
         },
         splits,
@@ -289,8 +301,9 @@ def main(argv=None):
     print(comparison.table(weight_labels(data), target_unit=data.units.get(data.target_name, "")) + "\n", flush=True)
     run.figures += draw_figures(comparison, splits, run.history, run.output_dir, data=data, title=RECIPE)
 
+    # Saved: the encoder in front of the trained layers, a model of the raw columns.
     return run.finish(
-        model,
+        attach_encoder(encoder, model),
         dataset=Path(data.source).stem if args.csv_path else "windsor-housing",
         data_source=data.source,
         target=data.target_name,
@@ -304,7 +317,7 @@ def main(argv=None):
 
 
 def predict(args):
-    """Print the prediction of a finished run's model for raw feature values (``column=value`` pairs)."""
+    """Print a finished run's prediction for raw feature values; its saved model alone computes it."""
     if any(value is not None for value in (args.csv_path, args.target, args.features, args.data_dir)):
         raise UsageError(
             "--predict takes its features from the run in --model-dir; leave out --csv, --target, "
@@ -312,10 +325,16 @@ def predict(args):
         )
     saved = load_run(args.model_dir or args.output_dir, recipe=RECIPE, required=("target",))
     try:
-        value = predict_from_text(saved.model, args.predict)
+        example = example_from_text(saved.model, args.predict)
     except ArgumentValueError as error:
-        raise UsageError(f"--predict {error.value}: {error.reason}") from None
-    print(f"{saved.metrics['target']} predicted for {', '.join(args.predict)}: {value:.7g}")
+        value = " ".join(error.value) if isinstance(error.value, list) else error.value
+        raise UsageError(f"--predict {value}: {error.reason}") from None
+    value = float(saved.model.predict(example, verbose=0)[0, 0])
+    given = ", ".join(
+        f"{column}={values[0]}" if values.dtype == object else f"{column}={values[0]:.7g}"
+        for column, values in example.items()
+    )
+    print(f"{saved.metrics['target']} predicted for {given}: {value:.7g}")
     return value
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlrecipes.data.idx import write_idx
+from mlrecipes.testing import write_idx
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 

@@ -9,9 +9,9 @@ from mlrecipes.data.cifar10 import (
     load_cifar10,
     read_batch,
     read_python_folder,
-    write_python_folder,
 )
 from mlrecipes.errors import DataUnavailableError, InputError
+from mlrecipes.testing import write_python_folder
 
 
 def make_images(count, seed):

@@ -3,8 +3,9 @@ import gzip
 import numpy as np
 import pytest
 
-from mlrecipes.data.idx import read_idx, write_idx
+from mlrecipes.data.idx import read_idx
 from mlrecipes.errors import InputError
+from mlrecipes.testing import write_idx
 
 
 @pytest.mark.parametrize("name", ["images-idx3-ubyte", "images-idx3-ubyte.gz"])

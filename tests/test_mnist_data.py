@@ -7,8 +7,8 @@ import tensorflow_datasets as tfds
 from conftest import FASHION_MNIST, write_mnist_folder
 
 from mlrecipes.data import load_mnist, make_pipeline
-from mlrecipes.data.idx import write_idx
 from mlrecipes.errors import DataUnavailableError, InputError
+from mlrecipes.testing import write_idx
 
 
 def test_idx_folder_gives_three_splits(mnist_folder):

@@ -10,7 +10,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mlrecipes.cli import run_recipe
-from mlrecipes.data.cifar10 import read_python_folder, write_python_folder
+from mlrecipes.data.cifar10 import read_python_folder
+from mlrecipes.testing import write_python_folder
 from recipes import cifar10_resnet
 
 # A ResNet-9 sixteen times narrower than the default and small batches: seconds on a CPU.

@@ -6,7 +6,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mlrecipes.cli import run_recipe
-from mlrecipes.data.sentence_pairs import date_pairs, write_pairs
+from mlrecipes.data.sentence_pairs import write_pairs
+from mlrecipes.testing import date_pairs
 from recipes import seq2seq
 
 TINY = ["--quick", "--width", "16", "--heads", "2", "--encoder-depth", "1", "--decoder-depth", "1",

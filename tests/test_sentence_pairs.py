@@ -8,18 +8,15 @@ import tensorflow_datasets as tfds
 
 from mlrecipes.data.sentence_pairs import (
     END_ID,
-    MONTHS,
     START_ID,
-    date_pairs,
     encode_pairs,
     load_ted_pt_en,
-    number_in_words,
-    ordinal_in_words,
     read_pair_splits,
     read_pairs,
     write_pairs,
 )
 from mlrecipes.errors import InputError
+from mlrecipes.testing.dates import MONTHS, date_pairs, number_in_words, ordinal_in_words
 
 
 def test_reads_tab_separated_pairs_like_anki_exports(tmp_path):

@@ -25,7 +25,6 @@ _EXPORTS = {
     "read_pair_splits": "sentence_pairs",
     "read_text_corpus": "text_corpus",
     "steps_per_epoch": "pipeline",
-    "write_idx": "idx",
 }
 
 __all__ = sorted(_EXPORTS)

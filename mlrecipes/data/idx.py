@@ -18,7 +18,7 @@ import numpy as np
 from mlrecipes.errors import DataError
 
 # Type codes of the IDX format and the NumPy dtypes they stand for (big-endian).
-_IDX_TYPES = {
+IDX_TYPES = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -54,9 +54,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
         raise DataError(f"{path}: not an IDX file (its first bytes are {data[:4].hex() or 'missing'})")
-    dtype = _IDX_TYPES[data[2]]
+    dtype = IDX_TYPES[data[2]]
     ndim = data[3]
     header_size = 4 + 4 * ndim
     if ndim == 0 or len(data) < header_size:
@@ -71,28 +71,3 @@ def read_idx(path: str | Path) -> np.ndarray:
         )
     array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=header_size)
     return array.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
-
-
-def write_idx(path: str | Path, array: np.ndarray, *, compress: bool | None = None) -> None:
-    """Write an array as an IDX file (gzipped when the name ends in ``.gz``).
-
-    Useful to hand local data to the recipes' ``--data-dir`` and in tests.
-
-    Args:
-        path: Destination file.
-        array: An array of one of the IDX types (uint8, int8, int16, int32,
-            float32, float64).
-        compress: Gzip the file; by default, when ``path`` ends in ``.gz``.
-    """
-    path = Path(path)
-    codes = {dtype.newbyteorder("="): code for code, dtype in _IDX_TYPES.items()}
-    array = np.asarray(array)
-    native = array.dtype.newbyteorder("=")
-    if native not in codes:
-        raise ValueError(f"IDX cannot store dtype {array.dtype}")
-    code = codes[native]
-    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.astype(_IDX_TYPES[code], copy=False).tobytes()
-    if compress if compress is not None else path.suffix == ".gz":
-        payload = gzip.compress(payload, compresslevel=6)
-    path.write_bytes(payload)

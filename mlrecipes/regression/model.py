@@ -2,23 +2,23 @@ r"""The linear regression model: encode the raw columns, standardize them, then 
 
 Two models, the way Keras' own structured-data examples split the work:
 
-- :func:`build_feature_encoder` turns the raw columns (numbers, and text for a
+- `build_feature_encoder` turns the raw columns (numbers, and text for a
   categorical column) into the design matrix $X$ with Keras preprocessing
   layers. It has no weights to train: during training it runs in the input
   pipeline, and least squares solves with its output, so the exact fit and
   gradient descent see the same columns.
-- :func:`build_linear_regression` is what gradient descent trains: a
+- `build_linear_regression` is what gradient descent trains: a
   ``Normalization`` layer and a ``Dense(1)`` layer on $X$.
 
-:func:`attach_encoder` puts the encoder in front of the trained model, and that
+`attach_encoder` puts the encoder in front of the trained model, and that
 is the model to save: it takes the raw columns and needs nothing beside it::
 
     model = keras.saving.load_model("runs/linear_regression/model.keras")
     model.predict({"lotsize": np.array([5000.0]), "airco": np.array(["yes"], dtype=object)})
 
 (strings as a ``tf.string`` tensor or a NumPy array of ``dtype=object``.)
-:func:`fitted_line` reads the line back in the features' own units and
-:func:`example_from_text` reads one example typed as text.
+`fitted_line` reads the line back in the features' own units and
+`example_from_text` reads one example typed as text.
 
 Why the encoder is not trained inside the model: under a ``tf.distribute``
 strategy with several replicas Keras 3.15 cannot ``fit`` a model fed string
@@ -118,7 +118,7 @@ def build_linear_regression(train_features: np.ndarray, *, name: str = "linear_r
 
     Args:
         train_features: ``(n, d)`` training rows of the design matrix (the
-            output of :func:`build_feature_encoder`); they set $\mu$ and $\sigma$.
+            output of `build_feature_encoder`); they set $\mu$ and $\sigma$.
         name: The model's name.
 
     Returns:
@@ -146,11 +146,11 @@ def attach_encoder(encoder: keras.Model, regression: keras.Model, *, name: str |
 
     The result is one flat model (the encoder's layers, then the regression's
     ``standardize`` and ``linear`` layers, shared with ``regression``), so
-    :func:`fitted_line` reads it as it reads ``regression``.
+    `fitted_line` reads it as it reads ``regression``.
 
     Args:
-        encoder: From :func:`build_feature_encoder`.
-        regression: From :func:`build_linear_regression`, trained.
+        encoder: From `build_feature_encoder`.
+        regression: From `build_linear_regression`, trained.
         name: The new model's name; default the regression's.
 
     Returns:
@@ -164,8 +164,8 @@ def fitted_line(model: keras.Model) -> LinearFit:
     r"""The weights and intercept of a linear regression model, in the features' own units.
 
     Args:
-        model: A (trained or reloaded) model from :func:`build_linear_regression`
-            or :func:`attach_encoder`.
+        model: A (trained or reloaded) model from `build_linear_regression`
+            or `attach_encoder`.
 
     Returns:
         The line $\hat y = X w + b$ the model computes on the design matrix $X$.
@@ -176,14 +176,14 @@ def fitted_line(model: keras.Model) -> LinearFit:
 
 
 def example_from_text(model: keras.Model, values: Sequence[str]) -> dict[str, np.ndarray]:
-    """One example typed as text, as the columns a model from :func:`attach_encoder` takes.
+    """One example typed as text, as the columns a model from `attach_encoder` takes.
 
     The columns, their order and their kinds come from the model itself: a
     column it reads as text is categorical and must be one of its levels; any
     other must be a number.
 
     Args:
-        model: A (reloaded) model from :func:`attach_encoder`.
+        model: A (reloaded) model from `attach_encoder`.
         values: One value per feature column, in the model's order (``"5000"``,
             ``"yes"``), or ``column=value`` pairs in any order (``"airco=yes"``).
 

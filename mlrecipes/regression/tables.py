@@ -1,4 +1,4 @@
-r"""CSV tables for regression: column types, categorical encoding and missing values.
+r"""CSV tables for regression: reading them, each column's kind, missing values.
 
 :func:`read_table` reads a CSV file with a header line into a :class:`Table`
 and decides each column's type from its values:
@@ -13,9 +13,10 @@ and decides each column's type from its values:
   refused as a feature, naming the first offending line.
 
 :func:`regression_data` chooses the target column and the feature columns
-of a regression, in their raw form: numbers, or text for a categorical column.
-The model encodes them itself (`mlrecipes.regression.model`), so that a saved
-model takes raw values: a categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$
+of a regression and keeps them raw: numbers, or text for a categorical column,
+with its levels. Turning them into numbers is the model's job
+(`mlrecipes.regression.model.build_feature_encoder`), so that a saved model
+takes raw values: a categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$
 (in sorted order) becomes $k$ indicator columns ``name=level`` that are 1 in the
 rows with that level and 0 elsewhere: one-hot encoding with the first level left
 out as the reference. A ``yes``/``no`` column thus becomes one column
@@ -276,7 +277,7 @@ class RegressionData:
 
     Attributes:
         columns: Each feature column's values in the rows used: float64 for a
-            numeric column, text (``str``) for a categorical one.
+            numeric column, strings (NumPy ``dtype=object``) for a categorical one.
         target: The target, float64 of shape ``(rows,)``.
         target_name: The target column's name.
         features: The feature columns, in order, with their kinds and levels.
@@ -309,10 +310,6 @@ class RegressionData:
     def rows(self) -> int:
         """Rows used."""
         return len(self.target)
-
-    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """The feature columns of some rows (an index array), as the model takes them."""
-        return {name: values[rows] for name, values in self.columns.items()}
 
     @property
     def dropped_summary(self) -> str:
@@ -384,7 +381,7 @@ def regression_data(
         counts = ", ".join(f"{name}: {count}" for name, count in missing.items())
         raise DataError(
             f"{table.source}: {int((~complete).sum())} row(s) have missing values ({counts}; first on line "
-            f"{first}); fill them in, or drop those rows (drop_missing=True)"
+            f"{first}); fill them in, or drop those rows with `drop_missing`"
         )
     keep = np.flatnonzero(complete)
     if not len(keep):
@@ -403,7 +400,7 @@ def regression_data(
             columns[column.name] = np.array([parse_number(value) for value in values], dtype=np.float64)
         else:
             chosen.append(Feature(column.name, CATEGORICAL, tuple(sorted(set(values)))))
-            columns[column.name] = np.array(values, dtype=str)
+            columns[column.name] = np.array(values, dtype=object)  # as Keras takes strings from NumPy
     return RegressionData(
         columns=columns,
         target=np.array([parse_number(target_column.values[row]) for row in keep], dtype=np.float64),
@@ -444,14 +441,14 @@ def load_regression_data(
             refuses the columns.
     """
     if csv_path is not None and data_dir is not None:
-        raise ArgumentValueError("data_dir", data_dir, "`csv_path` and `data_dir` both name the data; give one of them")
+        raise ArgumentValueError("data_dir", data_dir, "give `csv_path` or `data_dir`, not both")
     if csv_path is not None:
         table = read_table(csv_path)
     elif data_dir is not None:
         path = Path(data_dir) / EMBEDDED_TABLE
         if not path.is_file():
             raise ArgumentValueError(
-                "data_dir", data_dir, f"no {EMBEDDED_TABLE} in it (for another table give csv_path)"
+                "data_dir", data_dir, f"no {EMBEDDED_TABLE} in it (for another table use `csv_path`)"
             )
         table = read_table(path)
     else:

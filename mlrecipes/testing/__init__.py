@@ -1,0 +1,13 @@
+"""Small data sets for tests, benchmarks and trying a recipe on files of your own.
+
+- `write_idx`: arrays as MNIST-format IDX files (`--data-dir` of the MNIST recipes).
+- `write_python_folder`: images in the CIFAR-10 python layout (`--data-dir` of cifar10_resnet).
+- `date_pairs`: dates in words and their ISO 8601 form (`--data-file` of seq2seq, with
+  `mlrecipes.data.sentence_pairs.write_pairs`).
+"""
+
+from mlrecipes.testing.cifar_files import write_python_folder
+from mlrecipes.testing.dates import date_pairs
+from mlrecipes.testing.idx_files import write_idx
+
+__all__ = ["date_pairs", "write_idx", "write_python_folder"]
