@@ -8,7 +8,8 @@ training, evaluating and saving. A recipe reports its figures in the
 its last line of standard output. Several seeds (or plain repeats) alternate
 between the contenders, so that a slow spell of a shared machine does not fall
 on one of them alone, and the figures are summarized by their median, lowest
-and highest value. For example::
+and highest value. For example, five seeds each (``--seed N`` is added to
+each contender's command, so the opponent's hidden mode must take it too)::
 
     contenders = [
         Contender("tutorial", (sys.executable, __file__, "--tutorial"), reports="stdout"),
@@ -133,7 +134,7 @@ def _children_cpu_seconds() -> float:
 
 
 def run_timed(
-    command: Sequence[str],
+    command: Sequence[str | Path],
     *,
     metrics_file: Path | None = None,
     cwd: Path | None = None,
@@ -144,7 +145,7 @@ def run_timed(
     Exits this program, with the tail of the process's output, if the process fails.
 
     Args:
-        command: The command line, program first.
+        command: The command line, program first (paths are turned into text).
         metrics_file: The JSON file the process writes its figures to (a
             recipe's ``metrics.json``); ``None`` reads them from the last line
             of its standard output instead.
@@ -173,7 +174,7 @@ def run_timed(
     return Run(figures, wall_seconds, cpu_seconds)
 
 
-def run_in_process(main: Callable[[list[str]], Mapping[str, Any]], argv: Sequence[str]) -> Run:
+def run_in_process(main: Callable[[list[str]], Mapping[str, Any]], argv: Sequence[str | Path]) -> Run:
     """Call a recipe's ``main(argv)`` in this process and time the call.
 
     Unlike `run_timed`, the time leaves out Python and TensorFlow start-up: use
@@ -181,7 +182,7 @@ def run_in_process(main: Callable[[list[str]], Mapping[str, Any]], argv: Sequenc
 
     Args:
         main: The recipe's ``main``; it returns the run's metrics.
-        argv: Its command line, without the program name.
+        argv: Its command line, without the program name (paths are turned into text).
 
     Returns:
         The metrics ``main`` returned, the wall time and this process's CPU time of the call.

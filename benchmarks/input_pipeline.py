@@ -41,7 +41,7 @@ from mlrecipes.models.cnn import build_cnn
 from mlrecipes.models.resnet import build_resnet
 from recipes import fashion_mnist_cnn
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+from _harness import FASHION_MNIST, require_fashion_mnist
 
 
 def pipeline_rate(pipeline: tf.data.Dataset, seconds: float) -> float:
@@ -113,8 +113,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="time spent on each rate")
     parser.add_argument("--cifar-width", type=float, default=0.25, help="ResNet-9 width for the CIFAR-shaped case")
     args = parser.parse_args()
-    if not args.data_dir.is_dir():
-        sys.exit(f"{args.data_dir}: no such folder (apt install dataset-fashion-mnist)")
+    require_fashion_mnist(args.data_dir)
     print(
         f"images per second on {tf.config.threading.get_inter_op_parallelism_threads() or 'all'} "
         f"inter-op threads, {len(tf.config.list_physical_devices('CPU'))} CPU device(s), "

@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _harness import print_recipe_cost, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,15 +43,13 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         pairs_file = write_pairs(Path(folder) / "dates.tsv", date_pairs(args.pairs, seed=0))
         output = args.output_dir or Path(folder) / "run"
-        started = time.perf_counter()
-        metrics = seq2seq.main(["--data-file", str(pairs_file), "--output-dir", str(output), *args.recipe_args])
-        wall = time.perf_counter() - started
+        run = run_in_process(seq2seq.main, ["--data-file", pairs_file, "--output-dir", output, *args.recipe_args])
+    metrics = run.figures
     print()
     print(f"dates in words -> ISO 8601: {metrics['pairs']} pairs")
     print(f"held-out exact match {metrics['test_exact_match']:.4f} (target >= 0.99), "
           f"token accuracy {metrics['test_token_accuracy']:.4f}")  # fmt: skip
-    print(f"recipe: {metrics['epochs']} epoch(s), training {metrics['train_seconds']:.0f} s, "
-          f"whole run {wall:.0f} s (wall clock, this machine's load included)")  # fmt: skip
+    print_recipe_cost(run)
 
 
 if __name__ == "__main__":

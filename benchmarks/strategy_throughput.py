@@ -21,22 +21,10 @@ show. Speed-ups need more devices (not measured here: no GPU or TPU).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-def run(command: list[str], output_dir: Path) -> dict:
-    finished = subprocess.run(command, capture_output=True, text=True)
-    if finished.returncode != 0:
-        sys.exit(
-            f"failed ({finished.returncode}): {' '.join(command)}\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}"
-        )
-    return json.loads((output_dir / "metrics.json").read_text())
+from _harness import FASHION_MNIST, Contender, alternate, require_fashion_mnist
 
 
 def main() -> int:
@@ -45,39 +33,19 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=512, help="global batch size")
     args = parser.parse_args()
-    if not args.data_dir.is_dir():
-        sys.exit(f"{args.data_dir}: no such folder (apt install dataset-fashion-mnist)")
+    require_fashion_mnist(args.data_dir)
 
-    recipe = ["recipes.mnist_mlp", "--dataset", "fashion_mnist", "--data-dir", str(args.data_dir)]
-    recipe += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-    setups = {
-        "cpu (1 device)": lambda out: [sys.executable, "-m", *recipe, "--strategy", "cpu", "--output-dir", out],
-        "mirrored (2 logical CPUs)": lambda out: [
-            sys.executable,
-            "-m",
-            *recipe,
-            "--strategy",
-            "mirrored",
-            "--devices",
-            "cpu:2",
-            "--output-dir",
-            out,
-        ],
-        "multiworker (2 local workers)": lambda out: [
-            sys.executable,
-            "-m",
-            "mlrecipes.distribute.launch",
-            "--workers",
-            "2",
-            *recipe,
-            "--output-dir",
-            out,
-        ],
-    }
-    results = {}
-    for name, command in setups.items():
-        with tempfile.TemporaryDirectory() as output_dir:
-            results[name] = run(command(output_dir), Path(output_dir))
+    flags = ["--dataset", "fashion_mnist", "--data-dir", str(args.data_dir)]
+    flags += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    launch = (sys.executable, "-m", "mlrecipes.distribute.launch", "--workers", "2")
+    setups = [
+        Contender.recipe("cpu (1 device)", "mnist_mlp", *flags, "--strategy", "cpu"),
+        Contender.recipe(
+            "mirrored (2 logical CPUs)", "mnist_mlp", *flags, "--strategy", "mirrored", "--devices", "cpu:2"
+        ),
+        Contender("multiworker (2 local workers)", (*launch, "recipes.mnist_mlp", *flags)),
+    ]
+    results = {name: runs[0].figures for name, runs in alternate(setups, [None]).items()}
     base = results["cpu (1 device)"]["examples_per_second"]
     print(f"mnist_mlp on Fashion-MNIST, {args.epochs} epochs, global batch {args.batch_size}:")
     for name, metrics in results.items():

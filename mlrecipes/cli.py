@@ -23,6 +23,7 @@ from typing import NoReturn
 from mlrecipes.distribute import STRATEGY_NAMES, WORKER_TIMEOUT
 from mlrecipes.errors import ArgumentValueError, InputError, UsageError
 from mlrecipes.precision import MODES as PRECISION_MODES
+from mlrecipes.tf_logs import hide_tensorflow_logs
 
 XLA_MODES = ("auto", "on", "off")
 
@@ -83,6 +84,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
+
+
+def seed(text: str) -> int:
+    """Parse a random seed: a whole number from 0 to 2**32 - 1 (argparse ``type``)."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at most {MAX_SEED} (2**32 - 1)")
+    return value
+
+
 def positive_float(text: str) -> float:
     """Parse a strictly positive, finite number (argparse ``type``)."""
     value = _number(text, float, "number")
@@ -136,7 +148,7 @@ def recipe_parser(
         help="global batch size: the sum over all replicas (each replica gets batch-size / replicas)",
     )
     group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help="(peak) learning rate")
-    group.add_argument("--seed", type=non_negative_int, default=42, help="seed for weights, shuffling and splits")
+    group.add_argument("--seed", type=seed, default=42, help="seed for weights, shuffling and splits")
     group.add_argument(
         "--strategy",
         choices=STRATEGY_NAMES,
@@ -214,6 +226,12 @@ def recipe_parser(
         "weights (slower on GPUs)",
     )
     group.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    group.add_argument(
+        "--tf-logs",
+        action="store_true",
+        help="show TensorFlow's own C++ log lines (oneDNN, CUDA probing, CPU instructions) on standard error; "
+        "by default a run shows only its own lines",
+    )
     return parser
 
 
@@ -306,17 +324,21 @@ def check_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | No
     A recipe calls this first when run as a program: ``--help`` prints and
     exits, and a bad flag (or ``--data-dir`` that is not a folder) ends with
     one line and exit status 2, all within a fraction of a second. Otherwise
-    it returns and the recipe goes on to import TensorFlow and run ``main``.
+    it hides TensorFlow's C++ log lines (unless ``--tf-logs``; see
+    `mlrecipes.tf_logs`) and returns, and the recipe goes on to import
+    TensorFlow and run ``main``.
 
     Args:
         parser: The recipe's parser (from `recipe_parser`).
         argv: Arguments, default ``sys.argv[1:]``.
     """
     try:
-        parse_recipe_args(parser, argv)
+        args = parse_recipe_args(parser, argv)
     except InputError as error:
         sys.stderr.write(f"{_program_name()}: error: {error_line(error)}\n")
         sys.exit(2)
+    if not args.tf_logs:
+        hide_tensorflow_logs()
 
 
 def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> NoReturn:

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import hashlib
+import json
+import os
 import shutil
 import sys
 import time
@@ -27,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,6 +44,79 @@ from mlrecipes.outputs import software_versions, write_json, write_with
 from mlrecipes.precision import apply_policy
 
 GRID_IMAGES = 24
+RUN_CONFIG_FILE = "run_config.json"  # beside the backup: the flags that shape the model and the data
+LOCK_FILE = ".lock"  # held while a run writes to its folder
+# Flags that change how a run trains, not what it trains: a resumed run may change them.
+RUN_CONTROL_FLAGS = frozenset(
+    {"epochs", "output_dir", "restart", "strategy", "devices", "worker_timeout", "tpu", "xla", "deterministic",
+     "early_stopping", "mixed_precision"}
+)  # fmt: skip
+
+
+def check_output_dir(path: Path) -> None:
+    """Refuse an output folder that cannot be created and written, before any work and without writing.
+
+    Raises:
+        UsageError: When ``path`` or an ancestor is a file, or the nearest
+            existing ancestor is read-only or not writable.
+    """
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--output-dir {path}: exists and is not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--output-dir {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+        cause = "a read-only file system" if read_only else "no permission to write there"
+        raise UsageError(f"--output-dir {path}: cannot write in {existing} ({cause})")
+
+
+def _weights_readable(path: Path) -> str | None:
+    """Why a weights file cannot be read (a write torn by a full disk, say), or None if it can."""
+    try:
+        with h5py.File(path, "r") as weights:
+            weights.visititems(lambda name, item: None)
+    except Exception as error:  # h5py raises OSError, RuntimeError or KeyError on a damaged file
+        return " ".join(str(error).split())[:120]
+    return None
+
+
+def check_backup(backup: Path) -> None:
+    """Make sure an interrupted run's backup can be resumed from, before resuming.
+
+    Keras keeps the previous epoch's backup beside the latest one
+    (``BackupAndRestore(double_checkpoint=True)`` copies it to ``*.bkp`` before
+    writing the new one). When the latest weights are damaged — a write cut
+    short by a full disk — and the previous ones are sound, the previous backup
+    takes their place, with a warning; the run then resumes one epoch earlier.
+
+    Raises:
+        UsageError: Naming the damaged file and ``--restart`` when no sound backup is left.
+    """
+    latest = backup / "latest.weights.h5"
+    if not latest.exists():
+        return
+    problem = _weights_readable(latest)
+    if problem is None:
+        return
+    previous = latest.with_name(latest.name + ".bkp")
+    metadata = backup / "training_metadata.json"
+    if previous.exists() and _weights_readable(previous) is None:
+        shutil.copyfile(previous, latest)
+        if metadata.with_name(metadata.name + ".bkp").exists():
+            shutil.copyfile(metadata.with_name(metadata.name + ".bkp"), metadata)
+        print(
+            f"warning: {latest} is damaged ({problem}); resuming from the backup of the epoch before",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    raise UsageError(
+        f"--output-dir {backup.parent}: the backup of the interrupted run is damaged ({latest.name}: {problem}); "
+        "add --restart to start again"
+    )
 
 
 def weights_fingerprint(model: keras.Model) -> str:
@@ -131,9 +208,7 @@ class RecipeRun:
             UsageError: When the output folder cannot be used or the asked-for
                 hardware is absent.
         """
-        output_dir = Path(args.output_dir)
-        if output_dir.exists() and not output_dir.is_dir():
-            raise UsageError(f"--output-dir {output_dir}: exists and is not a folder")
+        check_output_dir(Path(args.output_dir))
         keras.utils.set_random_seed(args.seed)
         if getattr(args, "deterministic", False):
             tf.config.experimental.enable_op_determinism()
@@ -146,6 +221,11 @@ class RecipeRun:
         on_gpu = "TPU" not in strategy_name(strategy) and bool(tf.config.get_visible_devices("GPU"))
         policy = apply_policy(args.mixed_precision, on_gpu=on_gpu)
         run = cls(args, recipe, strategy, policy)
+        if args.batch_size < run.replicas:
+            raise UsageError(
+                f"--batch-size {args.batch_size}: smaller than the {run.replicas} replicas it is split among; "
+                f"give at least {run.replicas} (one example per replica)"
+            )
         print(
             f"{recipe}: {strategy_name(strategy)} with {run.replicas} replica(s), global batch "
             f"{args.batch_size} ({run.per_replica_batch_size} per replica), precision {policy}",
@@ -194,12 +274,18 @@ class RecipeRun:
             The per-epoch history of every epoch of the run, resumed ones included.
         """
         epochs = epochs or self.args.epochs
+        backup = self.output_dir / BACKUP_DIR
         if getattr(self.args, "restart", False):
-            shutil.rmtree(self.output_dir / BACKUP_DIR, ignore_errors=True)
+            shutil.rmtree(backup, ignore_errors=True)
         resumed_from = completed_epochs_in_backup(self.output_dir)
         if resumed_from:
+            check_backup(backup)
+            resumed_from = completed_epochs_in_backup(self.output_dir)  # one less after a fall-back
+            self._check_resumable(backup, resumed_from, epochs)
             print(f"{self.recipe}: resuming an interrupted run after epoch {resumed_from} of {epochs}", flush=True)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._hold_output_dir()
+        backup.mkdir(parents=True, exist_ok=True)
+        write_json(backup / RUN_CONFIG_FILE, self._model_config())
         all_callbacks = standard_callbacks(
             self.output_dir,
             resuming=bool(resumed_from),
@@ -210,16 +296,35 @@ class RecipeRun:
         started = time.perf_counter()
         # A progress bar on a terminal; one line per epoch in logs and pipes.
         verbose = "auto" if sys.stdout.isatty() else 2
-        result = model.fit(
-            train,
-            validation_data=validation,
-            epochs=epochs,
-            steps_per_epoch=steps,
-            callbacks=all_callbacks,
-            verbose=verbose,
-            shuffle=False,  # the input pipeline shuffles
-        )
+        try:
+            result = model.fit(
+                train,
+                validation_data=validation,
+                epochs=epochs,
+                steps_per_epoch=steps,
+                callbacks=all_callbacks,
+                verbose=verbose,
+                shuffle=False,  # the input pipeline shuffles
+            )
+        except KeyboardInterrupt:  # the backup stays, to resume from; the folder is free again
+            self._release_output_dir()
+            raise
+        except OSError as error:  # a full disk, a folder removed under the run ...
+            self._release_output_dir()
+            raise UsageError(
+                f"--output-dir {self.output_dir}: writing failed ({error.strerror or error}); "
+                "make room and run the same command again to resume"
+            ) from None
         seconds = time.perf_counter() - started
+        losses = result.history.get("loss", [])
+        if losses and not np.isfinite(losses[-1]):
+            # Nothing to keep or resume: the weights are lost. Leave the folder as it was before the run.
+            self._release_output_dir()
+            shutil.rmtree(self.output_dir if self._created_output_dir else backup, ignore_errors=True)
+            raise UsageError(
+                f"training diverged: the loss became {losses[-1]} in epoch {resumed_from + len(losses)}; "
+                "lower --learning-rate, or look for extreme values in the data"
+            )
         epochs_here = len(result.epoch)
         self.history = self._read_history() or {name: list(values) for name, values in result.history.items()}
         self.metrics.update(
@@ -232,6 +337,54 @@ class RecipeRun:
             }
         )
         return self.history
+
+    def _model_config(self) -> dict[str, Any]:
+        """The flags that shape the model and its data, as recorded beside the backup."""
+        return {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in sorted(vars(self.args).items())
+            if key not in RUN_CONTROL_FLAGS
+        }
+
+    def _check_resumable(self, backup: Path, completed: int, epochs: int) -> None:
+        """Refuse a resume that cannot continue the interrupted run, in one line."""
+        if completed >= epochs:
+            raise UsageError(
+                f"--epochs {epochs}: the interrupted run in {self.output_dir} already finished {completed} epoch(s); "
+                "give more --epochs to train on, or add --restart to start again"
+            )
+        try:
+            recorded = json.loads((backup / RUN_CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = None
+        if isinstance(recorded, dict):
+            for key, now in self._model_config().items():
+                if key in recorded and recorded[key] != now:
+                    raise UsageError(
+                        f"--{key.replace('_', '-')}: the interrupted run in {self.output_dir} used {recorded[key]!r}, "
+                        f"this command gives {now!r}; give the same flags to resume it, or add --restart to start again"
+                    )
+
+    def _hold_output_dir(self) -> None:
+        """Create the output folder and hold its lock file, so that no second live run writes there."""
+        self._created_output_dir = not self.output_dir.exists()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.output_dir / LOCK_FILE, "w")  # noqa: SIM115 - held until finish()
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise UsageError(
+                f"--output-dir {self.output_dir}: another run is writing there now; wait for it to end, "
+                "or give another --output-dir"
+            ) from None
+
+    def _release_output_dir(self) -> None:
+        if getattr(self, "_lock", None) is not None:
+            (self.output_dir / LOCK_FILE).unlink(missing_ok=True)
+            self._lock.close()
+            self._lock = None
 
     def _read_history(self) -> dict[str, list[float]]:
         path = self.output_dir / HISTORY_FILE
@@ -336,6 +489,7 @@ class RecipeRun:
             "history": self.history,
         }
         write_json(self.output_dir / "metrics.json", metrics)
+        self._release_output_dir()
         if self.is_chief:
             self._print_summary(metrics, model_path)
         else:

@@ -229,6 +229,17 @@ def main(argv=None):
     if args.test_fraction and not test_rows:
         raise UsageError(f"--test-fraction {args.test_fraction} of {data.rows} rows holds out no row; use 0 or more")
     train_index, test_index = np.sort(order[test_rows:]), np.sort(order[:test_rows])
+
+    # The strategy and precision policy come first: they configure TensorFlow's
+    # devices, which the feature encoder below sets running.
+    run = RecipeRun.start(args, recipe=RECIPE)
+    if run.replicas > 1 and any(count % run.replicas for count in (len(train_index), test_rows, args.batch_size)):
+        raise UsageError(  # Keras 3 fails on batches that do not split evenly (keras-team/keras#19246)
+            f"--strategy {args.strategy} with {run.replicas} replicas: {len(train_index)} training rows, "
+            f"{test_rows} test rows and --batch-size {args.batch_size} must all divide by {run.replicas}; use "
+            "--strategy cpu (two weights gain nothing from several devices) or change --test-fraction"
+        )
+
     # The design matrix X: the feature encoder (Keras preprocessing layers that
     # turn a categorical column into 0/1 indicators) makes it of the raw
     # columns, once. Least squares solves with this X and gradient descent
@@ -251,14 +262,6 @@ def main(argv=None):
         raise UsageError(
             f"--learning-rate {args.learning_rate:g}: gradient descent diverges at {limit:.4g} and above for "
             "these features (2 / the largest eigenvalue of the loss's Hessian); use a smaller one"
-        )
-
-    run = RecipeRun.start(args, recipe=RECIPE)
-    if run.replicas > 1 and any(count % run.replicas for count in (len(y_train), test_rows, args.batch_size)):
-        raise UsageError(  # Keras 3 fails on batches that do not split evenly (keras-team/keras#19246)
-            f"--strategy {args.strategy} with {run.replicas} replicas: {len(y_train)} training rows, {test_rows} "
-            f"test rows and --batch-size {args.batch_size} must all divide by {run.replicas}; use --strategy cpu "
-            "(two weights gain nothing from several devices) or change --test-fraction"
         )
 
     # Input pipeline: rows of X and targets. With the default batch size one

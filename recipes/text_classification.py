@@ -278,8 +278,13 @@ def predict(args):
     """Classify the texts of --predict and --predict-file with the model saved in --model-dir."""
     if args.model_dir is None:
         raise UsageError("--predict and --predict-file need --model-dir RUN_DIR, the --output-dir of a finished run")
+    empty = [text for text in args.predict if not text.strip()]
+    if empty:  # as --generate '' and --translate '' are: an empty text has nothing to classify
+        raise UsageError(f"--predict {empty[0]!r}: the text is empty; give a text to classify")
     texts = [(text, " ".join(text.split())[:70]) for text in args.predict]
     for path in args.predict_file:
+        if path.exists() and not path.is_file():
+            raise UsageError(f"--predict-file {path}: not a regular file; give a UTF-8 text file")
         try:
             text, problem = decode_text(path.read_bytes())
         except OSError as error:

@@ -90,7 +90,9 @@ def build_parser():
     recipe.add_argument("--dropout", type=fraction, default=0.0, help="dropout rate inside each block")
     recipe.add_argument("--untied", action="store_true", help="give the output projection its own weights")
     generation = parser.add_argument_group("generation (samples of a run, or --generate)")
-    generation.add_argument("--generate", default=None, metavar="PROMPT", help="continue PROMPT with a trained model")
+    generation.add_argument(
+        "--generate", dest="prompt", default=None, metavar="PROMPT", help="continue PROMPT with a trained model"
+    )
     generation.add_argument("--model-dir", type=Path, default=None, metavar="RUN_DIR", help="a finished run's folder")
     generation.add_argument("--sampler", choices=SAMPLERS, default="top_k", help="how to pick each next byte")
     generation.add_argument("--temperature", type=positive_float, default=0.8, help="divides the logits")
@@ -124,7 +126,7 @@ def continue_prompt(args) -> str:
         raise UsageError("--generate needs --model-dir RUN_DIR, the folder of a finished run")
     model = load_run(args.model_dir, recipe="text_generation").model
     sampler = make_sampler(args.sampler, temperature=args.temperature, k=args.top_k, p=args.top_p, seed=args.seed)
-    text = generate_text(model, args.generate, max_new_tokens=args.max_length, sampler=sampler)
+    text = generate_text(model, args.prompt, max_new_tokens=args.max_length, sampler=sampler)
     print(text)
     return text
 
@@ -139,7 +141,7 @@ def language_model_scores(mean_nll: float, tokens: int, characters: int) -> dict
 
 def main(argv=None):
     args = parse_recipe_args(build_parser(), argv)
-    if args.generate is not None:
+    if args.prompt is not None:
         return continue_prompt(args)
     run = RecipeRun.start(args, recipe="text_generation")
 

@@ -5,21 +5,24 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.distribute import multiworker_compat, parse_devices
 from mlrecipes.distribute.launch import tf_configs
 from mlrecipes.errors import ArgumentValueError
 from recipes import mnist_mlp
 
-ROOT = Path(__file__).resolve().parents[1]
+from recipe_harness import (
+    ROOT,
+    assert_one_line_error,
+    mnist_mlp_killed_mid_epoch,
+    python_process,
+    read_metrics,
+    runner,
+)
 
 
 def test_compat_patch_is_limited_to_affected_keras_versions():
@@ -48,16 +51,12 @@ def test_bad_device_lists(spec):
         parse_devices(spec)
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(mnist_mlp.main, argv)
-    return exited.value.code
+exit_status = runner(mnist_mlp.main)
 
 
 def test_devices_only_with_mirrored(tmp_path, capsys):
     assert exit_status(["--output-dir", str(tmp_path / "run"), "--devices", "cpu:2", "--strategy", "cpu"]) == 2
-    assert "only --strategy mirrored takes a device list" in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
+    assert_one_line_error(capsys, "only --strategy mirrored takes a device list", nothing_at=tmp_path / "run")
 
 
 @pytest.mark.parametrize(
@@ -73,9 +72,7 @@ def test_devices_only_with_mirrored(tmp_path, capsys):
 def test_malformed_tf_config_is_one_line(monkeypatch, tmp_path, capsys, tf_config, message):
     monkeypatch.setenv("TF_CONFIG", tf_config)
     assert exit_status(["--output-dir", str(tmp_path / "run"), "--strategy", "multiworker"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and message in error
-    assert not (tmp_path / "run").exists()
+    assert_one_line_error(capsys, message, nothing_at=tmp_path / "run")
 
 
 MIRRORED_STEP = textwrap.dedent(
@@ -110,7 +107,7 @@ MIRRORED_STEP = textwrap.dedent(
 
 
 def test_mirrored_on_two_logical_cpus_matches_one_device():
-    finished = subprocess.run([sys.executable, "-c", MIRRORED_STEP], capture_output=True, text=True, timeout=300)
+    finished = python_process("-c", MIRRORED_STEP, timeout=300)
     assert finished.returncode == 0, finished.stderr[-3000:]
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     assert result["replicas"] == [1, 2]
@@ -120,25 +117,16 @@ def test_mirrored_on_two_logical_cpus_matches_one_device():
 
 def test_launcher_trains_two_workers_in_sync(mnist_folder, tmp_path):
     output = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "mlrecipes.distribute.launch",
-        "--workers",
-        "2",
-        "--timeout",
-        "400",
-        "recipes.mnist_mlp",
-    ]
+    command = ["-m", "mlrecipes.distribute.launch", "--workers", "2", "--timeout", "400", "recipes.mnist_mlp"]
     command += ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "2", "--batch-size", "64"]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=500)
+    finished = python_process(*command, timeout=500)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     fingerprints = dict(
         re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", finished.stdout)
     )
     assert set(fingerprints) == {"0", "1"}
     assert fingerprints["0"] == fingerprints["1"]  # both workers end with the same weights
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["strategy"] == "MultiWorkerMirroredStrategy" and metrics["replicas"] == 2
     assert metrics["weights_sha256"] == fingerprints["0"]
     assert (output / "model.keras").is_file()
@@ -150,21 +138,8 @@ def test_launcher_refuses_a_port_in_use(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        finished = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlrecipes.distribute.launch",
-                "--workers",
-                "2",
-                "--port",
-                str(port),
-                "recipes.mnist_mlp",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        command = ["-m", "mlrecipes.distribute.launch", "--workers", "2", "--port", str(port), "recipes.mnist_mlp"]
+        finished = python_process(*command, timeout=60)
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines() == [
         f"python -m mlrecipes.distribute.launch: error: argument --port: port {port} is in use; choose another --port or leave it out (see --help)"
@@ -172,21 +147,8 @@ def test_launcher_refuses_a_port_in_use(tmp_path):
 
 
 def test_a_failing_worker_fails_the_launch(tmp_path):
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlrecipes.distribute.launch",
-            "--workers",
-            "2",
-            "recipes.mnist_mlp",
-            "--data-dir",
-            str(tmp_path / "none"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = ["-m", "mlrecipes.distribute.launch", "--workers", "2", "recipes.mnist_mlp"]
+    finished = python_process(*command, "--data-dir", tmp_path / "none")
     assert finished.returncode == 2
     assert "no such folder" in finished.stdout
     assert "failed with exit status 2" in finished.stderr
@@ -201,11 +163,11 @@ def test_an_unreachable_peer_is_a_clear_error_within_the_worker_timeout(mnist_fo
         addresses = [f"127.0.0.1:{sock.getsockname()[1]}" for sock in (first, second)]
     tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
     output = tmp_path / "run"
-    command = [sys.executable, "-m", "recipes.mnist_mlp", "--strategy", "multiworker", "--worker-timeout", "5"]
+    command = ["-m", "recipes.mnist_mlp", "--strategy", "multiworker", "--worker-timeout", "5"]
     command += ["--data-dir", str(mnist_folder), "--output-dir", str(output)]
     environment = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
     started = time.monotonic()
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=240, env=environment)
+    finished = python_process(*command, timeout=240, env=environment)
     assert finished.returncode == 2, finished.stderr[-3000:]
     assert time.monotonic() - started < 180  # bounded: without the timeout it waits forever
     # Our one line; TensorFlow's own C++ log lines about the failed registration come around it.
@@ -216,48 +178,18 @@ def test_an_unreachable_peer_is_a_clear_error_within_the_worker_timeout(mnist_fo
     assert not output.exists()
 
 
-# A recipe module for the launcher whose worker 1 SIGKILLs itself in the middle of its third
-# epoch, after both workers backed up the second: as when one machine of a cluster dies.
-KILLS_WORKER_ONE = """
-import json, os, signal, sys
-import keras
-import mlrecipes.run
-from mlrecipes.cli import run_recipe
-from recipes import mnist_mlp
-
-class KillMidEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current == 2 and batch == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
-    original = mlrecipes.run.standard_callbacks
-    mlrecipes.run.standard_callbacks = lambda *a, **k: original(*a, **k) + [KillMidEpoch()]
-run_recipe(mnist_mlp.main, sys.argv[1:])
-"""
-
-
 def test_a_cluster_with_a_killed_worker_resumes_from_its_backup(mnist_folder, tmp_path):
-    (tmp_path / "kills_worker_one.py").write_text(KILLS_WORKER_ONE)
+    # A recipe module for the launcher whose worker 1 SIGKILLs itself in the middle of its third
+    # epoch, after both workers backed up the second: as when one machine of a cluster dies.
+    when = 'json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1'
+    (tmp_path / "kills_worker_one.py").write_text(mnist_mlp_killed_mid_epoch(when))
     output = tmp_path / "run"
     flags = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "4", "--batch-size", "64"]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
 
     def launch(module):
-        command = [
-            sys.executable,
-            "-m",
-            "mlrecipes.distribute.launch",
-            "--workers",
-            "2",
-            "--timeout",
-            "300",
-            module,
-            *flags,
-        ]
-        return subprocess.run(command, capture_output=True, text=True, timeout=400, env=environment, cwd=ROOT)
+        command = ["-m", "mlrecipes.distribute.launch", "--workers", "2", "--timeout", "300", module, *flags]
+        return python_process(*command, timeout=400, env=environment, cwd=ROOT)
 
     killed = launch("kills_worker_one")
     assert killed.returncode != 0
@@ -274,6 +206,6 @@ def test_a_cluster_with_a_killed_worker_resumes_from_its_backup(mnist_folder, tm
         re.findall(r"\[worker (\d)\] mnist_mlp: (?:chief|worker) done, weights sha256 (\w+)", resumed.stdout)
     )
     assert set(fingerprints) == {"0", "1"} and fingerprints["0"] == fingerprints["1"]
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["resumed_from_epoch"] == 2 and metrics["epochs"] == 4
     assert not list(output.rglob(".worker-*")) and not (output / "backup").exists()

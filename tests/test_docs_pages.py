@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from conftest import write_mnist_folder
 
 ROOT = Path(__file__).resolve().parents[1]

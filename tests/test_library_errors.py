@@ -8,9 +8,10 @@ import pytest
 
 from mlrecipes.cli import error_line
 from mlrecipes.data.idx import read_idx
+from mlrecipes.data.mnist import read_idx_folder
+from mlrecipes.data.text_corpus import next_token_windows
 from mlrecipes.errors import ArgumentValueError, DataError, InputError, UsageError
 from mlrecipes.models import build_mlp
-from mlrecipes.regression.tables import load_regression_data
 
 LIBRARY = Path(__file__).parents[1] / "mlrecipes"
 COMMAND_LINE_MODULES = {"cli.py", "run.py"}  # they take the argparse namespace and speak flags
@@ -39,12 +40,23 @@ def test_a_damaged_file_is_a_data_error_naming_the_file(tmp_path):
         read_idx(damaged)
 
 
-def test_arguments_in_backticks_become_flags_on_the_command_line(tmp_path):
+def test_a_folder_without_the_files_names_the_argument_and_the_command_line_names_the_flag(tmp_path):
     with pytest.raises(ArgumentValueError) as raised:
-        load_regression_data("price", ["lotsize"], csv_path=tmp_path / "x.csv", data_dir=tmp_path)
-    assert "`csv_path` and `data_dir` both name the data" in str(raised.value)
-    flags = {"csv_path": "--csv", "data_dir": "--data-dir"}
-    assert error_line(raised.value, flags).endswith("--csv and --data-dir both name the data; give one of them")
+        read_idx_folder(tmp_path)
+    assert raised.value.argument == "data_dir" and raised.value.value == tmp_path
+    assert str(raised.value).startswith("Invalid value for argument `data_dir`: missing train-images-idx3-ubyte[.gz]")
+    line = error_line(raised.value, {"data_dir": "--data-dir"})
+    assert line.startswith(f"--data-dir {tmp_path}: missing train-images-idx3-ubyte[.gz]")
+    # Called from Python, where no flag stands for the argument, the message stays in Python terms.
+    assert error_line(raised.value, {}) == str(raised.value)
+
+
+def test_arguments_in_backticks_become_flags_on_the_command_line():
+    with pytest.raises(DataError) as raised:
+        next_token_windows("0123456789", 32, "validation")
+    assert "one sequence of `sequence_length` 32 needs" in str(raised.value)
+    line = error_line(raised.value, {"sequence_length": "--sequence-length"})
+    assert "one sequence of --sequence-length 32 needs" in line and line.endswith("a smaller --sequence-length")
 
 
 def library_raises():

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from conftest import FASHION_MNIST, write_mnist_folder
 
 from mlrecipes.data import load_mnist, make_pipeline
 from mlrecipes.errors import DataUnavailableError, InputError
 from mlrecipes.testing import write_idx
+
+from conftest import FASHION_MNIST, write_mnist_folder
 
 
 def test_idx_folder_gives_three_splits(mnist_folder):

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models.cnn import build_cnn, smallest_input_size
 from mlrecipes.precision import apply_policy
 
@@ -94,29 +94,44 @@ def test_smallest_input_size():
     assert smallest_input_size(2, 1, 3, "valid") == 10  # 10 -> 8 -> 4 -> 2 -> 1
     assert smallest_input_size(3, 1, 3, "same") == 8
     build_cnn((10, 10, 1), 2)
-    with pytest.raises(InputError):
+    with pytest.raises(ArgumentValueError) as raised:
         build_cnn((9, 10, 1), 2)
+    assert raised.value.argument == "filters"  # the blocks are what a user changes
 
 
 @pytest.mark.parametrize(
-    "input_shape, kwargs, message",
+    "input_shape, kwargs, argument, message",
     [
-        ((28, 28), {}, r"`input_shape`: expected \(height, width, channels\).*Received: input_shape=\(28, 28\)"),
-        ((1, 28, 28, 1), {}, "expected \\(height, width, channels\\)"),
-        ((28, 0, 1), {}, "positive whole numbers"),
-        ((8, 8, 1), {}, "8x8 images are too small for 2 conv-and-pool blocks .* at least 10x10"),
-        ((28, 28, 1), dict(filters=(8,) * 5, padding="same"), "28x28 images are too small for 5 .* at least 32x32"),
-        ((28, 28, 1), dict(num_classes=1), "at least 2 classes"),
-        ((28, 28, 1), dict(filters=()), "one positive filter count per block"),
-        ((28, 28, 1), dict(padding="full"), "`padding`: choose from same, valid. Received: padding='full'"),
-        ((28, 28, 1), dict(head="attention"), "head='attention'"),
-        ((28, 28, 1), dict(dropout=1.0), "dropout"),
-        ((28, 28, 1), dict(input_mean=0.5), "give both"),
-        ((28, 28, 3), dict(input_mean=(1, 2), input_std=1), "one number or one per channel"),
+        (
+            (28, 28),
+            {},
+            "input_shape",
+            r"`input_shape`: expected \(height, width, channels\).*Received: input_shape=\(28, 28\)",
+        ),
+        ((1, 28, 28, 1), {}, "input_shape", "expected \\(height, width, channels\\)"),
+        ((28, 0, 1), {}, "input_shape", "positive whole numbers"),
+        ((8, 8, 1), {}, "filters", "8x8 images are too small for 2 conv-and-pool blocks .* at least 10x10"),
+        (
+            (28, 28, 1),
+            dict(filters=(8,) * 5, padding="same"),
+            "filters",
+            "28x28 images are too small for 5 .* at least 32x32",
+        ),
+        ((28, 28, 1), dict(num_classes=1), "num_classes", "at least 2 classes"),
+        ((28, 28, 1), dict(filters=()), "filters", "one positive filter count per block"),
+        ((28, 28, 1), dict(convs_per_block=0), "convs_per_block", "must be at least 1"),
+        ((28, 28, 1), dict(kernel_size=0), "kernel_size", "must be at least 1"),
+        ((28, 28, 1), dict(padding="full"), "padding", "`padding`: choose from same, valid. Received: padding='full'"),
+        ((28, 28, 1), dict(head="attention"), "head", "head='attention'"),
+        ((28, 28, 1), dict(dense_units=(16, 0)), "dense_units", "every layer width must be positive"),
+        ((28, 28, 1), dict(dropout=1.0), "dropout", "at least 0 and below 1"),
+        ((28, 28, 1), dict(input_mean=0.5), "input_std", "give both"),
+        ((28, 28, 3), dict(input_mean=(1, 2), input_std=1), "input_mean", "one number or one per channel"),
     ],
 )
-def test_bad_arguments_are_one_line_usage_errors(input_shape, kwargs, message):
+def test_bad_arguments_are_one_line_errors_naming_the_argument(input_shape, kwargs, argument, message):
     kwargs = {"num_classes": 10, **kwargs}
-    with pytest.raises(InputError, match=message) as raised:
+    with pytest.raises(ArgumentValueError, match=message) as raised:
         build_cnn(input_shape, **kwargs)
+    assert raised.value.argument == argument
     assert "\n" not in str(raised.value)

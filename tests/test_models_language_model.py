@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE, next_token_windows
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError, InputError
 from mlrecipes.generation import context_length, generate_ids, generate_text, make_sampler
 from mlrecipes.models.language_model import build_language_model
 
@@ -44,11 +44,20 @@ def test_tied_output_projection_is_the_token_embedding_and_survives_saving(tmp_p
     assert not np.allclose(np.asarray(loaded(ids)), np.asarray(tied(ids)))
 
 
-@pytest.mark.parametrize("options", [{"width": 10, "num_heads": 4}, {"depth": 0}, {"dropout": 1.0}])
-def test_bad_sizes_are_usage_errors(options):
-    sizes = {"width": 16, "num_heads": 2, "depth": 1, "dropout": 0.0} | options
-    with pytest.raises(InputError):
-        build_language_model(BYTE_VOCABULARY_SIZE, CONTEXT, **sizes)
+@pytest.mark.parametrize(
+    "options, argument",
+    [
+        ({"width": 10, "num_heads": 4}, "width"),
+        ({"depth": 0}, "depth"),
+        ({"sequence_length": 0}, "sequence_length"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_bad_sizes_name_the_argument(options, argument):
+    sizes = {"sequence_length": CONTEXT, "width": 16, "num_heads": 2, "depth": 1, "dropout": 0.0} | options
+    with pytest.raises(ArgumentValueError) as raised:
+        build_language_model(BYTE_VOCABULARY_SIZE, **sizes)
+    assert raised.value.argument == argument
 
 
 @pytest.fixture(scope="module")

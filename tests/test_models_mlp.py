@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models import build_mlp
 
 
@@ -54,13 +54,18 @@ def test_a_training_step_lowers_the_loss():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, argument, message",
     [
-        (dict(hidden_units=[0], num_classes=10), "positive"),
-        (dict(hidden_units=[8], num_classes=1), "at least 2 classes"),
-        (dict(hidden_units=[8], num_classes=10, dropout=1.0), "dropout"),
+        (
+            dict(hidden_units=[0], num_classes=10),
+            "hidden_units",
+            r"`hidden_units`: every layer width must be positive. Received: hidden_units=\[0\]",
+        ),
+        (dict(hidden_units=[8], num_classes=1), "num_classes", "at least 2 classes"),
+        (dict(hidden_units=[8], num_classes=10, dropout=1.0), "dropout", "must be at least 0 and below 1"),
     ],
 )
-def test_bad_arguments(kwargs, message):
-    with pytest.raises(InputError, match=message):
+def test_bad_arguments(kwargs, argument, message):
+    with pytest.raises(ArgumentValueError, match=message) as raised:
         build_mlp((28, 28), **kwargs)
+    assert raised.value.argument == argument

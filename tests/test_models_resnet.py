@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models.resnet import build_resnet, resnet_depth
 from mlrecipes.precision import apply_policy
 
@@ -82,18 +82,37 @@ def test_mixed_precision_policy_is_applied_and_the_output_stays_float32():
 
 
 @pytest.mark.parametrize(
-    "input_shape, kwargs, message",
+    "input_shape, kwargs, argument, message",
     [
-        ((32, 32), {}, r"`input_shape`: expected \(height, width, channels\).*Received: input_shape=\(32, 32\)"),
-        ((4, 32, 32, 3), {}, "expected \\(height, width, channels\\)"),
-        ((4, 4, 3), {}, "4x4 images are too small for 3 stages that each halve the size; they need at least 8x8"),
-        ((32, 32, 3), dict(stage_filters=(8, 8), blocks_per_stage=(1,)), "give one block count per stage"),
-        ((32, 32, 3), dict(blocks_per_stage=(1, -1, 1)), "blocks_per_stage 0 or more"),
-        ((32, 32, 3), dict(width=0.0), "width=0.0"),
-        ((32, 32, 3), dict(num_classes=1), "at least 2 classes"),
+        (
+            (32, 32),
+            {},
+            "input_shape",
+            r"`input_shape`: expected \(height, width, channels\).*Received: input_shape=\(32, 32\)",
+        ),
+        ((4, 32, 32, 3), {}, "input_shape", "expected \\(height, width, channels\\)"),
+        (
+            (4, 4, 3),
+            {},
+            "input_shape",
+            "4x4 images are too small for 3 stages that each halve the size; they need at least 8x8",
+        ),
+        (
+            (32, 32, 3),
+            dict(stage_filters=(8, 8), blocks_per_stage=(1,)),
+            "blocks_per_stage",
+            r"give one block count per stage \(stage_filters=\[8, 8\]\)",
+        ),
+        ((32, 32, 3), dict(blocks_per_stage=(1, -1, 1)), "blocks_per_stage", "every block count must be 0 or more"),
+        ((32, 32, 3), dict(stem_filters=0), "stem_filters", "stem_filters=0"),
+        ((32, 32, 3), dict(stage_filters=(8, 0, 8)), "stage_filters", "one positive filter count per stage"),
+        ((32, 32, 3), dict(stage_filters=(), blocks_per_stage=()), "stage_filters", "stage_filters=\\[\\]"),
+        ((32, 32, 3), dict(width=0.0), "width", "width=0.0"),
+        ((32, 32, 3), dict(num_classes=1), "num_classes", "at least 2 classes"),
     ],
 )
-def test_bad_arguments_are_one_line_usage_errors(input_shape, kwargs, message):
-    with pytest.raises(InputError, match=message) as raised:
+def test_bad_arguments_are_one_line_errors_naming_the_argument(input_shape, kwargs, argument, message):
+    with pytest.raises(ArgumentValueError, match=message) as raised:
         build_resnet(input_shape, **kwargs)
+    assert raised.value.argument == argument
     assert "\n" not in str(raised.value)

@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from mlrecipes.data.sentence_pairs import END_ID, START_ID, encode_pairs
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.generation import decode_sequences, detokenize, make_sampler
 from mlrecipes.models.seq2seq import build_seq2seq
 
@@ -38,8 +38,12 @@ def logits(model, inputs):
 
 def test_output_shape_is_one_distribution_per_target_position(model, batch):
     assert logits(model, batch).shape == (3, TARGET, VOCABULARY)
-    with pytest.raises(InputError):
+    with pytest.raises(ArgumentValueError, match=r"multiple of num_heads") as raised:
         build_seq2seq(VOCABULARY, VOCABULARY, SOURCE, TARGET, width=10, num_heads=4)
+    assert raised.value.argument == "width"
+    with pytest.raises(ArgumentValueError) as raised:
+        build_seq2seq(VOCABULARY, VOCABULARY, SOURCE, 0)
+    assert raised.value.argument == "target_length"
 
 
 def test_padding_is_masked_in_encoder_decoder_and_cross_attention(model, batch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mlrecipes.errors import InputError
+from mlrecipes.errors import ArgumentValueError
 from mlrecipes.models.transformer_classifier import build_transformer_classifier
 from mlrecipes.text.tokenizer import attach_tokenizer, learn_tokenizer, vocabulary
 
@@ -56,8 +56,9 @@ def test_output_does_not_depend_on_padding():
     ],
 )
 def test_bad_settings(overrides, message):
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(ArgumentValueError, match=message) as raised:
         tiny_classifier(**overrides)
+    assert raised.value.argument == next(iter(overrides))
 
 
 def test_saved_model_takes_raw_strings_after_reloading(tmp_path):

@@ -1,27 +1,28 @@
 """recipes.cifar10_resnet end to end (on a small written folder and on mock tfds data), and bad input."""
 
-import json
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.data.cifar10 import read_python_folder
 from mlrecipes.testing import write_python_folder
 from recipes import cifar10_resnet
+
+from recipe_harness import (
+    assert_finished_run,
+    assert_one_line_error,
+    program_error,
+    python_process,
+    read_metrics,
+    runner,
+)
 
 # A ResNet-9 sixteen times narrower than the default and small batches: seconds on a CPU.
 SMALL = ["--quick", "--width", "0.125", "--batch-size", "32"]
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(cifar10_resnet.main, argv)
-    return exited.value.code
+exit_status = runner(cifar10_resnet.main)
 
 
 def learnable_images(count, seed):
@@ -44,17 +45,7 @@ def cifar_folder(tmp_path):
 def test_quick_run_writes_every_output_and_a_model_that_takes_raw_pixels(cifar_folder, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--data-dir", str(cifar_folder), "--output-dir", str(output), *SMALL]) == 0
-    for name in [
-        "model.keras",
-        "metrics.json",
-        "history.csv",
-        "learning_curves.png",
-        "predictions.png",
-        "confusion_matrix.png",
-    ]:
-        assert (output / name).is_file(), name
-    assert not (output / "backup").exists()
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = assert_finished_run(output, "predictions.png", "confusion_matrix.png")
     assert metrics["recipe"] == "cifar10_resnet" and metrics["dataset"] == "cifar10"
     assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["width"] == 0.125
     assert metrics["data_source"] == str(cifar_folder)
@@ -106,7 +97,7 @@ def test_learns_with_more_epochs(cifar_folder, tmp_path):
         "0",
     ]
     assert exit_status(argv) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert "val_loss" not in metrics["history"]  # --validation-size 0: no validation split
     assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
     assert metrics["test_accuracy"] > 0.5  # chance is 0.1
@@ -116,7 +107,7 @@ def test_tensorflow_datasets_path(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=64):
         assert exit_status(["--output-dir", str(output), *SMALL]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["data_source"] == "tensorflow-datasets"
 
 
@@ -127,7 +118,7 @@ def test_mixed_precision_switches_the_policy(cifar_folder, tmp_path):
         assert exit_status(argv) == 0
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["precision_policy"] == "mixed_bfloat16"  # no GPU here: bfloat16
     model = keras.saving.load_model(output / "model.keras")
     keras.mixed_precision.set_global_policy("float32")
@@ -149,9 +140,7 @@ def test_mixed_precision_switches_the_policy(cifar_folder, tmp_path):
 def test_bad_flags(flags, message, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output), *flags]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and message in error
-    assert not output.exists()
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 @pytest.mark.parametrize("damage", ["incomplete", "truncated", "html"])
@@ -165,37 +154,21 @@ def test_bad_data_folders(damage, cifar_folder, tmp_path, capsys):
     else:
         (cifar_folder / "batches.meta").write_bytes(b"<html>404 Not Found</html>")
     assert exit_status(["--data-dir", str(cifar_folder), "--output-dir", str(output), *SMALL]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and str(cifar_folder) in error
-    assert not output.exists()
+    assert_one_line_error(capsys, str(cifar_folder), nothing_at=output)
 
 
 def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "--data-dir" in error and "cifar-10-python.tar.gz" in error
-    assert not output.exists()
+    assert_one_line_error(capsys, "--data-dir", "cifar-10-python.tar.gz", nothing_at=output)
 
 
 def test_as_a_program_bad_input_gives_no_traceback(cifar_folder, tmp_path):
     (cifar_folder / "data_batch_1").write_bytes(b"garbage")
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "recipes.cifar10_resnet",
-            "--data-dir",
-            str(cifar_folder),
-            "--output-dir",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    finished = python_process(
+        "-m", "recipes.cifar10_resnet", "--data-dir", cifar_folder, "--output-dir", tmp_path / "run"
     )
-    assert finished.returncode == 2
-    assert "Traceback" not in finished.stderr
-    last = finished.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"cifar10_resnet: error: {cifar_folder / 'data_batch_1'}: not a CIFAR-10 python batch")
+    assert program_error(finished).startswith(
+        f"cifar10_resnet: error: {cifar_folder / 'data_batch_1'}: not a CIFAR-10 python batch"
+    )
     assert not (tmp_path / "run").exists()

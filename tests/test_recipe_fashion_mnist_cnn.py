@@ -1,45 +1,34 @@
 """recipes.fashion_mnist_cnn end to end: outputs, the saved model, mixed precision, bad input."""
 
-import json
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from conftest import FASHION_MNIST
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.data.idx import read_idx
 from recipes import fashion_mnist_cnn
 
-OUTPUTS = [
-    "model.keras",
-    "metrics.json",
-    "history.csv",
-    "learning_curves.png",
-    "predictions.png",
-    "confusion_matrix.png",
-]
+from conftest import FASHION_MNIST
+from recipe_harness import (
+    assert_finished_run,
+    assert_one_line_error,
+    program_error,
+    python_process,
+    read_metrics,
+    runner,
+)
+
 # Narrow blocks and small batches: a few seconds on a CPU.
 SMALL = ["--quick", "--filters", "8", "16", "--dense-units", "16", "--batch-size", "32"]
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(fashion_mnist_cnn.main, argv)
-    return exited.value.code
+exit_status = runner(fashion_mnist_cnn.main)
 
 
 def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), *SMALL]) == 0
-    for name in OUTPUTS:
-        assert (output / name).is_file(), name
-    assert not (output / "backup").exists()
-    assert not [path for path in output.iterdir() if path.name.startswith(".")]  # no temporaries
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = assert_finished_run(output, "predictions.png", "confusion_matrix.png")
     assert metrics["recipe"] == "fashion_mnist_cnn" and metrics["dataset"] == "fashion_mnist"
     assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["data_source"] == str(mnist_folder)
     assert metrics["config"]["filters"] == [8, 16] and metrics["config"]["dense_units"] == [16]
@@ -72,7 +61,7 @@ def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_fo
     images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")[..., None]
     labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")
     predicted = model.predict(images, verbose=0).argmax(-1)
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert float(np.mean(predicted == labels)) == pytest.approx(metrics["test_accuracy"], abs=1e-6)
     assert np.array(metrics["confusion_matrix"]).trace() == int((predicted == labels).sum())
 
@@ -96,7 +85,7 @@ def test_learns_the_toy_classes_with_a_few_epochs(mnist_folder, tmp_path):
         "4",
     ]
     assert exit_status(argv) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
     assert metrics["test_accuracy"] > 0.8  # chance is 0.1
 
@@ -105,7 +94,7 @@ def test_tensorflow_datasets_path(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=64):
         assert exit_status(["--output-dir", str(output), *SMALL]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["data_source"] == "tensorflow-datasets"
 
 
@@ -114,7 +103,7 @@ def test_mixed_precision_switches_the_policy(mnist_folder, tmp_path):
     try:
         argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), *SMALL, "--mixed-precision", "bfloat16"]
         assert exit_status(argv) == 0
-        metrics = json.loads((output / "metrics.json").read_text())
+        metrics = read_metrics(output)
         assert metrics["precision_policy"] == "mixed_bfloat16"
         model = keras.saving.load_model(output / "model.keras")
         assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
@@ -140,9 +129,7 @@ def test_mixed_precision_switches_the_policy(mnist_folder, tmp_path):
 def test_bad_flags(flags, message, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output), *flags]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and message in error
-    assert not output.exists()
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 def test_too_many_blocks_for_28x28_images_is_one_line(mnist_folder, tmp_path, capsys):
@@ -161,10 +148,8 @@ def test_too_many_blocks_for_28x28_images_is_one_line(mnist_folder, tmp_path, ca
         "8",
     ]
     assert exit_status(argv) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1
-    assert "--filters 8 8 8 8 8: 28x28 images are too small for 5 conv-and-pool blocks" in error
-    assert not output.exists()
+    message = "--filters 8 8 8 8 8: 28x28 images are too small for 5 conv-and-pool blocks"
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "not idx"])
@@ -178,31 +163,17 @@ def test_bad_data_folders(damage, mnist_folder, tmp_path, capsys):
     else:
         (mnist_folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"<html>404 Not Found</html>")
     assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and str(mnist_folder) in error
-    assert not output.exists()
+    assert_one_line_error(capsys, str(mnist_folder), nothing_at=output)
 
 
 def test_as_a_program_bad_input_gives_no_traceback(mnist_folder, tmp_path):
     (mnist_folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "recipes.fashion_mnist_cnn",
-            "--data-dir",
-            str(mnist_folder),
-            "--output-dir",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    finished = python_process(
+        "-m", "recipes.fashion_mnist_cnn", "--data-dir", mnist_folder, "--output-dir", tmp_path / "run"
     )
-    assert finished.returncode == 2
-    assert "Traceback" not in finished.stderr
-    last = finished.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"fashion_mnist_cnn: error: --data-dir {mnist_folder}: missing t10k-labels-idx1-ubyte[.gz]")
+    assert program_error(finished).startswith(
+        f"fashion_mnist_cnn: error: --data-dir {mnist_folder}: missing t10k-labels-idx1-ubyte[.gz]"
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -213,5 +184,5 @@ def test_one_epoch_on_real_fashion_mnist(tmp_path):
     output = tmp_path / "run"
     argv = ["--data-dir", str(FASHION_MNIST), "--output-dir", str(output), "--epochs", "1", "--warmup-epochs", "0.2"]
     assert exit_status(argv) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["test_accuracy"] >= 0.88

@@ -122,9 +122,26 @@ def test_saved_model_takes_raw_lot_sizes_and_predict_reads_the_run(default_run, 
     before = sorted(path.name for path in output.iterdir())
     status, out, err = run(["--predict", "5000", "--model-dir", str(output)])
     assert status == 0, err
-    assert out.startswith("price predicted for 5000: ")
+    assert out.startswith("price predicted for lotsize=5000: ")
     assert float(out.split(": ")[1]) == pytest.approx(expected, rel=1e-5)
     assert sorted(path.name for path in output.iterdir()) == before  # --predict writes nothing
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["big"], r"--predict lotsize=big: not a number$"),
+        (["5000", "6000"], r"--predict 5000 6000: give one value per feature column, in order \(lotsize\), or"),
+        (["lotsize=1", "lotsize=2"], r"--predict lotsize=1 lotsize=2: a column is named more than once$"),
+    ],
+)
+def test_bad_predict_values_are_one_line_exit_2(default_run, values, message):
+    output, _ = default_run
+    before = sorted(path.name for path in output.iterdir())
+    status, out, err = run(["--predict", *values, "--model-dir", str(output)])
+    assert status == 2 and not out
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err.strip()), err
+    assert sorted(path.name for path in output.iterdir()) == before
 
 
 def test_default_run_reproduces_the_reference_line(default_run):
@@ -168,12 +185,23 @@ def test_csv_with_several_features_and_a_yes_no_column(tmp_path):
     assert list(metrics["gradient_descent"]["weights"]) == ["area", "rooms", "pool=yes"]
     assert metrics["train_mse_gap"] <= 1e-3
     assert "pool=yes (price, against no)" in out
-    status, out, err = run(["--predict", "area=90", "rooms=3", "pool=yes", "--model-dir", str(output)])
-    assert status == 0, err
     line = metrics["gradient_descent"]
     weights = line["weights"]
     expected = 90 * weights["area"] + 3 * weights["rooms"] + weights["pool=yes"] + line["intercept"]
-    assert float(out.split(": ")[1]) == pytest.approx(expected, rel=1e-5)
+    # --predict takes the values in order or by name ...
+    for values in (["90", "3", "yes"], ["pool=yes", "area=90", "rooms=3"]):
+        status, out, err = run(["--predict", *values, "--model-dir", str(output)])
+        assert status == 0, err
+        assert out.startswith("price predicted for area=90, rooms=3, pool=yes: ")
+        assert float(out.split(": ")[1]) == pytest.approx(expected, rel=1e-5)
+    # ... and model.keras alone (no metrics.json beside it) takes the raw columns, text for pool.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (output / "model.keras").rename(alone / "model.keras")
+    model = keras.saving.load_model(alone / "model.keras", safe_mode=True)
+    raw = {"area": np.array([90.0, 50.0]), "rooms": np.array([3.0, 1.0]), "pool": np.array(["yes", "no"], dtype=object)}
+    second = 50 * weights["area"] + weights["rooms"] + line["intercept"]
+    np.testing.assert_allclose(model.predict(raw, verbose=0)[:, 0], [expected, second], rtol=1e-5)
 
 
 def test_missing_values_are_dropped_with_a_counted_warning(tmp_path):
@@ -222,6 +250,7 @@ BAD_INPUT = [
     (["--predict", "5000", "--model-dir", "{tmp}"], r"holds no saved run \(no model\.keras and metrics\.json\)"),
     (["--predict", "5000", "--features", "lotsize"], r"--predict takes its features from the run"),
     (["--data-dir", "{tmp}"], r"no windsor-housing\.csv in it"),
+    (["--csv", "{houses}", "--data-dir", "{tmp}"], r"--csv and --data-dir both name the data; give one of them"),
 ]
 
 
@@ -265,3 +294,21 @@ def test_command_line_error_is_one_line_without_traceback(tmp_path):
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line == f"linear_regression: error: {tmp_path / 'missing.csv'}: no such file"
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_categorical_features_train_on_two_replicas_and_the_model_keeps_raw_inputs(tmp_path):
+    # Keras 3.15 cannot fit a model fed strings on several replicas (keras-team/keras#21172). The recipe runs
+    # the feature encoder in the input pipeline, so only numbers reach the strategy; the saved model has it in front.
+    output = tmp_path / "run"
+    command = [sys.executable, "-m", "recipes.linear_regression", "--strategy", "mirrored", "--devices", "cpu:2"]
+    command += ["--features", "lotsize", "airco", "--epochs", "3", "--output-dir", str(output)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["replicas"] == 2 and list(metrics["gradient_descent"]["weights"]) == ["lotsize", "airco=yes"]
+    line = metrics["gradient_descent"]
+    expected = 5000 * line["weights"]["lotsize"] + line["weights"]["airco=yes"] + line["intercept"]
+    status, out, err = run(["--predict", "5000", "yes", "--model-dir", str(output)])
+    assert status == 0, err
+    assert out.startswith("price predicted for lotsize=5000, airco=yes: ")
+    assert float(out.split(": ")[1]) == pytest.approx(expected, rel=1e-5)

@@ -1,18 +1,22 @@
 """recipes.mnist_mlp end to end: outputs, the saved model, bad input."""
 
-import json
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from conftest import FASHION_MNIST
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.data.idx import read_idx
 from recipes import mnist_mlp
+
+from conftest import FASHION_MNIST
+from recipe_harness import (
+    assert_finished_run,
+    assert_one_line_error,
+    program_error,
+    python_process,
+    read_metrics,
+    runner,
+)
 
 METRIC_KEYS = {
     "test_accuracy",
@@ -29,28 +33,14 @@ METRIC_KEYS = {
 }
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(mnist_mlp.main, argv)
-    return exited.value.code
+exit_status = runner(mnist_mlp.main)
 
 
 def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
     output = tmp_path / "run"
     argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick", "--batch-size", "32"]
     assert exit_status(argv) == 0
-    for name in [
-        "model.keras",
-        "metrics.json",
-        "history.csv",
-        "learning_curves.png",
-        "predictions.png",
-        "confusion_matrix.png",
-    ]:
-        assert (output / name).is_file(), name
-    assert not (output / "backup").exists()  # removed once training finished
-    assert not [path for path in output.iterdir() if path.name.startswith(".")]  # no temporaries
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = assert_finished_run(output, "predictions.png", "confusion_matrix.png")
     assert set(metrics) >= METRIC_KEYS
     assert metrics["epochs"] == 1 and metrics["batch_size"] == 32 and metrics["dataset"] == "mnist"
     assert metrics["strategy"] == "DefaultStrategy" and metrics["replicas"] == 1
@@ -70,7 +60,7 @@ def test_saved_model_takes_raw_pixels(mnist_folder, tmp_path):
     images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")[..., None]
     labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")
     accuracy = float(np.mean(model.predict(images, verbose=0).argmax(-1) == labels))
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 
 
@@ -78,16 +68,14 @@ def test_tensorflow_datasets_path(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=64):
         assert exit_status(["--output-dir", str(output), "--quick", "--dataset", "fashion_mnist"]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["dataset"] == "fashion_mnist" and metrics["data_source"] == "tensorflow-datasets"
 
 
 def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "--data-dir" in error
-    assert not output.exists()
+    assert_one_line_error(capsys, "--data-dir", nothing_at=output)
 
 
 @pytest.mark.parametrize(
@@ -106,10 +94,7 @@ def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
 def test_bad_flags(flags, message, tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output), *flags]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1
-    assert message in error
-    assert not output.exists()
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "wrong"])
@@ -124,9 +109,7 @@ def test_bad_data_folders(damage, mnist_folder, tmp_path, capsys):
     else:
         (mnist_folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"<html>404 Not Found</html>")
     assert exit_status(["--data-dir", str(mnist_folder), "--output-dir", str(output), "--quick"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and str(mnist_folder) in error
-    assert not output.exists()
+    assert_one_line_error(capsys, str(mnist_folder), nothing_at=output)
 
 
 def test_help_explains_every_shared_flag(capsys):
@@ -150,26 +133,10 @@ def test_help_explains_every_shared_flag(capsys):
 
 
 def test_as_a_program_bad_input_gives_no_traceback(tmp_path):
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "recipes.mnist_mlp",
-            "--data-dir",
-            str(tmp_path / "missing"),
-            "--output-dir",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    finished = python_process(
+        "-m", "recipes.mnist_mlp", "--data-dir", tmp_path / "missing", "--output-dir", tmp_path / "run"
     )
-    assert finished.returncode == 2
-    assert "Traceback" not in finished.stderr
-    assert (
-        finished.stderr.strip().splitlines()[-1]
-        == f"mnist_mlp: error: --data-dir {tmp_path / 'missing'}: no such folder"
-    )
+    assert program_error(finished) == f"mnist_mlp: error: --data-dir {tmp_path / 'missing'}: no such folder"
     assert not (tmp_path / "run").exists()
 
 
@@ -179,7 +146,7 @@ def test_default_settings_on_real_fashion_mnist(tmp_path):
     output = tmp_path / "run"
     argv = ["--dataset", "fashion_mnist", "--data-dir", str(FASHION_MNIST), "--output-dir", str(output)]
     assert exit_status(argv) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     # The tutorial network (784-64-64-10, Adam, 10 epochs) reaches about 0.865 here.
     assert metrics["test_accuracy"] >= 0.87
     assert metrics["epochs"] == 6

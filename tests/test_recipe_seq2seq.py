@@ -1,23 +1,19 @@
 """recipes.seq2seq end to end: outputs, --translate, bad input, tfds."""
 
-import json
-
 import pytest
 import tensorflow_datasets as tfds
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.data.sentence_pairs import write_pairs
 from mlrecipes.testing import date_pairs
 from recipes import seq2seq
+
+from recipe_harness import assert_finished_run, assert_one_line_error, read_metrics, runner
 
 TINY = ["--quick", "--width", "16", "--heads", "2", "--encoder-depth", "1", "--decoder-depth", "1",
         "--batch-size", "32", "--examples", "3"]  # fmt: skip
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(seq2seq.main, argv)
-    return exited.value.code
+exit_status = runner(seq2seq.main)
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +21,12 @@ def finished_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("seq2seq")
     pairs = write_pairs(folder / "dates.tsv", date_pairs(200, seed=3))
     output = folder / "run"
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(seq2seq.main, ["--data-file", str(pairs), "--output-dir", str(output), *TINY])
-    assert exited.value.code == 0
+    assert exit_status(["--data-file", str(pairs), "--output-dir", str(output), *TINY]) == 0
     return output
 
 
 def test_quick_run_writes_outputs_and_scores(finished_run):
-    for name in ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "examples.txt"]:
-        assert (finished_run / name).is_file(), name
-    metrics = json.loads((finished_run / "metrics.json").read_text())
+    metrics = assert_finished_run(finished_run, "examples.txt")
     assert metrics["pairs"] == {"train": 160, "validation": 20, "test": 20}
     assert metrics["target_length"] == 11  # "YYYY-MM-DD" and the end token
     for key in ("test_token_accuracy", "test_exact_match", "test_bleu"):
@@ -54,9 +46,7 @@ def test_pair_file_without_tab_exits_2_with_one_line(tmp_path, capsys):
     pairs.write_text("um\tone\ndois two\n", encoding="utf-8")
     output = tmp_path / "run"
     assert exit_status(["--data-file", str(pairs), "--output-dir", str(output), *TINY]) == 2
-    error = capsys.readouterr().err
-    assert "line 2 has no tab" in error and error.count("\n") == 1
-    assert not output.exists()
+    assert_one_line_error(capsys, "line 2 has no tab", nothing_at=output)
 
 
 def test_translate_without_a_run_exits_2(tmp_path, capsys):
@@ -69,5 +59,5 @@ def test_ted_portuguese_english_is_the_default(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=20):
         assert exit_status(["--output-dir", str(output), *TINY, "--source-length", "16", "--target-length", "8"]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["dataset"] == "ted_hrlr_translate/pt_to_en" and metrics["data_source"] == "tensorflow-datasets"

@@ -2,10 +2,7 @@
 
 import contextlib
 import io
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -14,11 +11,11 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mlrecipes.cli import run_recipe
 from mlrecipes.data.text_folder import load_text_folder
 from recipes import text_classification
 
-REPO = Path(__file__).resolve().parents[1]
+from recipe_harness import ROOT, assert_finished_run, assert_one_line_error, python_process, read_metrics, runner
+
 TINY_MODEL = ["--width", "16", "--heads", "2", "--sequence-length", "24", "--vocabulary-size", "200"]
 TOPICS = {
     "business": ["shares", "market", "profit", "bank", "economy", "investors", "prices", "sales"],
@@ -40,10 +37,7 @@ def write_corpus(folder: Path, counts: dict[str, int], seed: int = 0) -> Path:
     return folder
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(text_classification.main, argv)
-    return exited.value.code
+exit_status = runner(text_classification.main)
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +56,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_every_output(quick_run):
     corpus, output, warnings = quick_run
-    for name in ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "confusion_matrix.png"]:
-        assert (output / name).is_file(), name
-    assert not (output / "backup").exists() and not [path for path in output.iterdir() if path.name.startswith(".")]
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = assert_finished_run(output, "confusion_matrix.png")
     assert metrics["recipe"] == "text_classification" and metrics["dataset"] == "corpus"
     assert metrics["class_names"] == ["business", "sport", "tech"] and metrics["epochs"] == 1
     assert metrics["data_source"] == str(corpus) and metrics["skipped_files"] == 1
@@ -85,7 +76,7 @@ def test_saved_model_classifies_raw_strings(quick_run):
     probabilities = model.predict(tf.constant(texts), verbose=0)
     assert probabilities.shape == (18, 3)
     accuracy = float(np.mean(probabilities.argmax(-1) == labels))
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 
 
@@ -97,16 +88,14 @@ def test_predict_from_a_saved_run(quick_run, tmp_path, capsys):
         str(output),
         "--predict",
         "Shares  and\nprices fell",
-        "--predict",
-        "",
         "--predict-file",
         str(tmp_path / "news.txt"),
     ]
     assert exit_status(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 2
     rows = [line.split("\t") for line in lines]
-    assert [row[2] for row in rows] == ["Shares and prices fell", "", str(tmp_path / "news.txt")]
+    assert [row[2] for row in rows] == ["Shares and prices fell", str(tmp_path / "news.txt")]
     for name, probability, _ in rows:
         assert name in TOPICS and 1 / 3 <= float(probability) <= 1.0
 
@@ -114,14 +103,8 @@ def test_predict_from_a_saved_run(quick_run, tmp_path, capsys):
 def test_predict_in_a_fresh_process(quick_run):
     _, output, _ = quick_run
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "recipes.text_classification", "--model-dir", str(output), "--predict", "a late goal"],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = ["-m", "recipes.text_classification", "--model-dir", output, "--predict", "a late goal"]
+    result = python_process(*command, cwd=ROOT, env=environment)
     assert result.returncode == 0, result.stderr
     name, probability, text = result.stdout.strip().split("\t")
     assert name in TOPICS and 1 / 3 <= float(probability) <= 1 and text == "a late goal"
@@ -146,7 +129,7 @@ def test_class_weight_balanced_on_an_imbalanced_corpus(tmp_path):
         *TINY_MODEL,
     ]
     assert exit_status(argv) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     # 48 / 16 / 8 texts are left after the 20% test hold-out; 10% of those (rounded) validate.
     train_counts = np.array([43, 14, 7])
     np.testing.assert_allclose(metrics["class_weights"], train_counts.sum() / (3 * train_counts), rtol=1e-5)
@@ -166,7 +149,7 @@ def test_imdb_from_mocked_tensorflow_datasets(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=40):
         assert exit_status(["--output-dir", str(output), "--quick", *TINY_MODEL]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["dataset"] == "imdb_reviews" and metrics["data_source"] == "tensorflow-datasets"
     assert metrics["class_names"] == ["neg", "pos"] and set(metrics["per_class"]) == {"neg", "pos"}
 
@@ -174,9 +157,7 @@ def test_imdb_from_mocked_tensorflow_datasets(tmp_path, network):
 def test_offline_without_data_is_one_clear_line(tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--output-dir", str(output)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "--data-dir" in error and "imdb_reviews" in error
-    assert not output.exists()
+    assert_one_line_error(capsys, "--data-dir", "imdb_reviews", nothing_at=output)
 
 
 @pytest.mark.parametrize(
@@ -199,9 +180,7 @@ def test_bad_training_input(layout, flags, message, tmp_path, capsys):
     corpus = write_corpus(tmp_path / "corpus", layout)
     output = tmp_path / "run"
     assert exit_status(["--data-dir", str(corpus), "--output-dir", str(output), "--quick", *flags]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and message in error
-    assert not output.exists()
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 def test_bad_files_can_be_refused(tmp_path, capsys):
@@ -209,9 +188,7 @@ def test_bad_files_can_be_refused(tmp_path, capsys):
     (corpus / "sport" / "scan.txt").write_bytes(b"%PDF-1.4\x00\x01")
     output = tmp_path / "run"
     assert exit_status(["--data-dir", str(corpus), "--output-dir", str(output), "--bad-files", "error"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "scan.txt: binary file" in error
-    assert not output.exists()
+    assert_one_line_error(capsys, "scan.txt: binary file", nothing_at=output)
 
 
 @pytest.mark.parametrize(
@@ -224,6 +201,7 @@ def test_bad_files_can_be_refused(tmp_path, capsys):
         (["--model-dir", "{run}", "--predict-file", "{missing}"], "cannot be read (No such file or directory)"),
         (["--model-dir", "{run}", "--predict-file", "{latin1}"], "not UTF-8 file; give a UTF-8 text file"),
         (["--model-dir", "{broken}", "--predict", "hello"], "not a saved text_classification run"),
+        (["--model-dir", "{run}", "--predict", ""], "--predict '': the text is empty; give a text to classify"),
     ],
 )
 def test_bad_prediction_input(argv, message, quick_run, tmp_path, capsys):
@@ -241,15 +219,10 @@ def test_bad_prediction_input(argv, message, quick_run, tmp_path, capsys):
     }
     argv = [arg.format(**places) for arg in argv]
     assert exit_status(argv) == 2
-    captured = capsys.readouterr()
-    error = captured.err.strip()
-    assert len(error.splitlines()) == 1 and message in error
-    assert captured.out == ""
+    assert_one_line_error(capsys, message, quiet=True)
 
 
 def test_classes_without_a_data_folder_is_refused(tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--classes", "neg", "pos", "--output-dir", str(output)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "--classes picks class folders of --data-dir" in error
-    assert not output.exists()
+    assert_one_line_error(capsys, "--classes picks class folders of --data-dir", nothing_at=output)

@@ -1,22 +1,19 @@
 """recipes.text_generation end to end: outputs, figures, --generate, bad input, tfds."""
 
-import json
 import math
 
 import pytest
 import tensorflow_datasets as tfds
 
-from mlrecipes.cli import run_recipe
 from recipes import text_generation
+
+from recipe_harness import assert_finished_run, assert_one_line_error, read_metrics, runner
 
 TINY = ["--quick", "--sequence-length", "16", "--width", "16", "--heads", "2", "--depth", "1",
         "--batch-size", "16", "--max-length", "20"]  # fmt: skip
 
 
-def exit_status(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(text_generation.main, argv)
-    return exited.value.code
+exit_status = runner(text_generation.main)
 
 
 def english(characters: int) -> str:
@@ -30,17 +27,12 @@ def finished_run(tmp_path_factory):
     corpus = folder / "corpus.txt"
     corpus.write_text(english(6000), encoding="utf-8")
     output = folder / "run"
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(text_generation.main, ["--data-file", str(corpus), "--output-dir", str(output), *TINY])
-    assert exited.value.code == 0
+    assert exit_status(["--data-file", str(corpus), "--output-dir", str(output), *TINY]) == 0
     return output
 
 
 def test_quick_run_writes_outputs_and_consistent_figures(finished_run):
-    for name in ["model.keras", "metrics.json", "history.csv", "learning_curves.png", "samples.txt"]:
-        assert (finished_run / name).is_file(), name
-    assert not [path for path in finished_run.iterdir() if path.name.startswith(".")]
-    metrics = json.loads((finished_run / "metrics.json").read_text())
+    metrics = assert_finished_run(finished_run, "samples.txt")
     assert metrics["dataset"] == "corpus" and metrics["characters"] == {"train": 5400, "validation": 300, "test": 300}
     # ASCII text: one byte per character, so bpc = loss / ln 2 and perplexity = exp(loss).
     assert metrics["test_bits_per_character"] == pytest.approx(metrics["test_loss"] / math.log(2), abs=1e-3)
@@ -71,8 +63,7 @@ def test_bad_generation_requests_exit_2_with_one_line(finished_run, tmp_path, ca
     if "--model-dir" not in argv:
         argv += ["--model-dir", str(finished_run)]
     assert exit_status(argv) == 2
-    error = capsys.readouterr().err
-    assert message in error and error.count("\n") == 1
+    assert_one_line_error(capsys, message)
 
 
 @pytest.mark.parametrize(
@@ -88,14 +79,12 @@ def test_bad_corpus_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, c
     corpus.write_bytes(content)
     output = tmp_path / "run"
     assert exit_status(["--data-file", str(corpus), "--output-dir", str(output), *TINY]) == 2
-    error = capsys.readouterr().err
-    assert message in error and error.count("\n") == 1 and "Traceback" not in error
-    assert not output.exists()
+    assert_one_line_error(capsys, message, nothing_at=output)
 
 
 def test_tiny_shakespeare_is_the_default(tmp_path, network):
     output = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=20):
         assert exit_status(["--output-dir", str(output), *TINY, "--sequence-length", "8"]) == 0
-    metrics = json.loads((output / "metrics.json").read_text())
+    metrics = read_metrics(output)
     assert metrics["dataset"] == "tiny_shakespeare" and metrics["data_source"] == "tensorflow-datasets"

@@ -1,19 +1,14 @@
 """An interrupted run resumes from its last finished epoch; --restart starts over."""
 
-import json
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import pytest
 
 import mlrecipes.run
-from mlrecipes.cli import run_recipe
 from recipes import mnist_mlp
 
-ROOT = Path(__file__).resolve().parents[1]
+from recipe_harness import ROOT, mnist_mlp_killed_mid_epoch, python_process, read_metrics, runner
 
 
 class InterruptAfterEpoch(keras.callbacks.Callback):
@@ -26,10 +21,7 @@ class InterruptAfterEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt  # what Ctrl-C does mid-run
 
 
-def run(argv):
-    with pytest.raises(SystemExit) as exited:
-        run_recipe(mnist_mlp.main, argv)
-    return exited.value.code
+run = runner(mnist_mlp.main)
 
 
 def interrupt_at(monkeypatch, epoch):
@@ -63,7 +55,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(monkeypatch, argv, tmp_path
     capsys.readouterr()
     assert run(argv) == 0
     assert "resuming an interrupted run after epoch 2 of 4" in capsys.readouterr().out
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = read_metrics(tmp_path / "run")
     assert metrics["resumed_from_epoch"] == 2
     assert metrics["epochs"] == 4  # the history covers the whole run
     assert len(metrics["history"]["loss"]) == 4
@@ -77,7 +69,7 @@ def test_restart_ignores_the_backup(monkeypatch, argv, tmp_path, capsys):
     capsys.readouterr()
     assert run([*argv, "--restart"]) == 0
     assert "resuming" not in capsys.readouterr().out
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = read_metrics(tmp_path / "run")
     assert metrics["resumed_from_epoch"] == 0 and len(metrics["history"]["loss"]) == 4
 
 
@@ -92,36 +84,16 @@ def test_deterministic_runs_give_the_same_weights(argv, tmp_path):
         assert (first == second).all()
 
 
-# Runs the recipe and SIGKILLs itself in the middle of its third epoch, after the
-# backup of the second: nothing gets a chance to clean up, as when a machine dies.
-KILLED_MID_EPOCH = """
-import os, signal, sys
-import keras
-import mlrecipes.run
-from mlrecipes.cli import run_recipe
-from recipes import mnist_mlp
-
-class KillMidEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current == 2 and batch == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-original = mlrecipes.run.standard_callbacks
-mlrecipes.run.standard_callbacks = lambda *a, **k: original(*a, **k) + [KillMidEpoch()]
-run_recipe(mnist_mlp.main, sys.argv[1:])
-"""
-
-
 def recipe_process(args, *, script=None):
-    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "recipes.mnist_mlp", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    """mnist_mlp as its own program, or ``script`` (Python source) run with the same flags."""
+    program = ["-c", script] if script else ["-m", "recipes.mnist_mlp"]
+    return python_process(*program, *args, timeout=300, cwd=ROOT)
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(mnist_folder, tmp_path):
     flags = ["--data-dir", str(mnist_folder), "--epochs", "4", "--batch-size", "64", "--deterministic"]
-    killed = recipe_process([*flags, "--output-dir", str(tmp_path / "killed")], script=KILLED_MID_EPOCH)
+    # Killed in the middle of its third epoch, after the backup of the second, as when a machine dies.
+    killed = recipe_process([*flags, "--output-dir", str(tmp_path / "killed")], script=mnist_mlp_killed_mid_epoch())
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not (tmp_path / "killed" / "metrics.json").exists()
 
@@ -132,7 +104,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(mnist_folde
 
     uninterrupted = recipe_process([*flags, "--output-dir", str(tmp_path / "whole")])
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
-    metrics = {name: json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("killed", "whole")}
+    metrics = {name: read_metrics(tmp_path / name) for name in ("killed", "whole")}
     assert metrics["killed"]["resumed_from_epoch"] == 2 and metrics["whole"]["resumed_from_epoch"] == 0
     assert metrics["killed"]["history"]["loss"] == pytest.approx(metrics["whole"]["history"]["loss"], rel=1e-6)
     assert metrics["killed"]["weights_sha256"] == metrics["whole"]["weights_sha256"]

@@ -66,7 +66,9 @@ def test_missing_path_and_empty_folder(tmp_path):
 
 
 def test_text_shorter_than_one_sequence_is_refused():
-    with pytest.raises(InputError, match=r"the validation text has 10 bytes, fewer than the 33 .* sequence_length 32"):
+    with pytest.raises(
+        InputError, match=r"the validation text has 10 bytes, fewer than the 33 .* `sequence_length` 32"
+    ):
         next_token_windows("0123456789", 32, "validation")
     assert next_token_windows("x" * 33, 32)[0].shape == (1, 32)
 

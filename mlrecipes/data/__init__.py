@@ -7,8 +7,7 @@ batches them. The corpus and sentence-pair readers return plain text, which thei
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlrecipes.lazy import lazy_attributes
 
 # Public name -> the module that defines it. Imported on first use, so that the
 # command line can read a loader's constants without loading TensorFlow.
@@ -29,8 +28,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"mlrecipes.data.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

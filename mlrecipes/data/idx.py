@@ -9,6 +9,7 @@ row-major order. The four files of MNIST-format data sets are usually gzipped;
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -62,7 +63,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(data) < header_size:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: no overflow on a hostile header
     found = len(data) - header_size
     if found < expected:
         raise DataError(

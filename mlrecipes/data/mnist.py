@@ -110,6 +110,8 @@ def read_idx_folder(folder: str | Path) -> dict[str, np.ndarray]:
             raise DataError(f"{label_path}: label {labels.max()} found, labels must be 0 to 9")
         arrays[f"{split}_images"] = images[..., np.newaxis]
         arrays[f"{split}_labels"] = labels.astype(np.int64)
+    if not len(arrays["test_labels"]):
+        raise DataError(f"{paths['test_images']}: holds no images; the test split needs at least one")
     if len(arrays["train_labels"]) < 2:
         raise DataError(f"{paths['train_images']}: too few training images ({len(arrays['train_labels'])})")
     return arrays

@@ -4,8 +4,9 @@ A pair is a source sentence and its target, such as a Portuguese sentence and
 its English translation. :func:`read_pairs` reads a tab-separated file (one
 pair per line, the layout of the Tatoeba/Anki exports, whose third column of
 attribution is ignored); :func:`load_ted_pt_en` loads tensorflow-datasets'
-``ted_hrlr_translate/pt_to_en``; :func:`date_pairs` generates dates written in
-words with their ISO form, a task whose right answer is known exactly.
+``ted_hrlr_translate/pt_to_en``. (`mlrecipes.testing.date_pairs` generates
+dates written in words with their ISO form, a task whose right answer is known
+exactly, for tests and benchmarks.)
 
 :func:`encode_pairs` turns pairs into the arrays of a teacher-forced
 encoder–decoder: UTF-8 bytes as ids (``keras_hub.tokenizers.ByteTokenizer``),

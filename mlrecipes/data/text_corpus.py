@@ -118,6 +118,8 @@ def read_text(path: str | Path) -> str:
             )
     elif path.is_file():
         files = [path]
+    elif path.exists():
+        raise ArgumentValueError("data_file", path, "not a regular file or a folder (a named pipe or a device?)")
     else:
         raise ArgumentValueError("data_file", path, "no such file or folder")
     try:
@@ -212,8 +214,8 @@ def next_token_windows(text: str, sequence_length: int, part: str = "text") -> t
     if windows < 1:
         raise DataError(
             f"the {part} text has {len(ids)} bytes, fewer than the {sequence_length + 1} that one sequence of "
-            f"sequence_length {sequence_length} needs: give more text (the validation and test parts are "
-            f"{VALIDATION_FRACTION:.0%} and {TEST_FRACTION:.0%} of it each) or a smaller sequence_length"
+            f"`sequence_length` {sequence_length} needs: give more text (the validation and test parts are "
+            f"{VALIDATION_FRACTION:.0%} and {TEST_FRACTION:.0%} of it each) or a smaller `sequence_length`"
         )
     inputs = ids[: windows * sequence_length].reshape(windows, sequence_length)
     targets = ids[1 : windows * sequence_length + 1].reshape(windows, sequence_length)

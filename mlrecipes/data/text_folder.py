@@ -20,8 +20,10 @@ Only files whose name ends in ``.txt`` are read; other files and hidden
 folders are ignored. Each file is one text, decoded as UTF-8 (a byte-order mark
 is allowed).
 
-**Bad files.** A ``.txt`` file that is empty (or only white space), cannot be
-read, holds binary data (a NUL byte) or is not valid UTF-8 is a *bad file*.
+**Bad files.** A ``.txt`` entry that is not a regular file (a named pipe, a
+device: reading one could block for ever), or a file that is empty (or only
+white space), cannot be read, holds binary data (a NUL byte) or is not valid
+UTF-8 is a *bad file*.
 By default (``on_bad_file="skip"``) bad files are left out and counted, and one
 warning line on standard error says how many of each kind were skipped and
 names the first; ``on_bad_file="error"`` stops at the first one with a
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 TEXT_SUFFIX = ".txt"
 SPLIT_FOLDERS = ("train", "test")
 BAD_FILE_POLICIES = ("skip", "error")
-BAD_FILE_KINDS = ("empty", "unreadable", "binary", "not UTF-8")
+BAD_FILE_KINDS = ("empty", "unreadable", "binary", "not UTF-8", "not a regular file")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,10 +190,13 @@ def read_labelled_texts(
         count = 0
         files = text_files(folder / name)
         for path in files:
-            try:
-                text, reason = decode_text(path.read_bytes())
-            except OSError:
-                text, reason = None, "unreadable"
+            if path.exists() and not path.is_file():  # a named pipe or a device could block: never read one
+                text, reason = None, "not a regular file"
+            else:
+                try:
+                    text, reason = decode_text(path.read_bytes())
+                except OSError:
+                    text, reason = None, "unreadable"
             if text is None:
                 if on_bad_file == "error":
                     raise DataError(
@@ -292,9 +297,9 @@ def load_text_folder(
             :func:`read_labelled_texts`), or fractions outside [0, 1).
     """
     folder = Path(folder)
-    for label, value in (("test fraction", test_fraction), ("validation fraction", validation_fraction)):
+    for argument, value in (("test_fraction", test_fraction), ("validation_fraction", validation_fraction)):
         if not 0.0 <= value < 1.0:
-            raise ArgumentValueError(label, value, "must be at least 0 and below 1")
+            raise ArgumentValueError(argument, value, "must be at least 0 and below 1")
     found = class_folders(folder)
     present = [name for name in SPLIT_FOLDERS if name in found]
     if len(present) == 1:

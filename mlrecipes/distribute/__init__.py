@@ -12,8 +12,7 @@ the launcher (which never trains) starts without loading TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlrecipes.lazy import lazy_attributes
 
 STRATEGY_NAMES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
 """The strategies `resolve_strategy` knows (and ``--strategy`` accepts)."""
@@ -32,8 +31,4 @@ _STRATEGY_EXPORTS = (
 
 __all__ = ["STRATEGY_NAMES", "WORKER_TIMEOUT", *_STRATEGY_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _STRATEGY_EXPORTS:
-        return getattr(importlib.import_module("mlrecipes.distribute.strategy"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_STRATEGY_EXPORTS, "strategy"))

@@ -121,6 +121,20 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] |
     return config if workers > 1 else None
 
 
+LOGICAL_CPUS_PER_CORE = 4
+"""``--devices cpu:N`` splits the CPU into at most this many logical devices per core.
+
+TensorFlow accepts any number, but each logical device runs a replica with its
+own threads: far beyond the cores a run only slows down, and with hundreds it
+did not start within 10 minutes here.
+"""
+
+
+def max_logical_cpus() -> int:
+    """The largest ``N`` that ``cpu:N`` may ask for on this machine."""
+    return LOGICAL_CPUS_PER_CORE * (os.cpu_count() or 1)
+
+
 def parse_devices(spec: str) -> list[str] | int:
     """Read a ``--devices`` value.
 
@@ -136,6 +150,14 @@ def parse_devices(spec: str) -> list[str] | int:
         count = spec[4:]
         if not count.isdigit() or int(count) < 1:
             raise ArgumentValueError("devices", spec, "cpu:N needs a whole number N of 1 or more, such as cpu:2")
+        limit = max_logical_cpus()
+        if int(count) > limit:
+            raise ArgumentValueError(
+                "devices",
+                spec,
+                f"more logical CPU devices than this machine can usefully make: at most {limit} "
+                f"({LOGICAL_CPUS_PER_CORE} per core of its {os.cpu_count() or 1})",
+            )
         return int(count)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     pattern = re.compile(r"^/?(job:[\w-]+/)?(replica:\d+/)?(task:\d+/)?(device:)?(gpu|cpu|GPU|CPU):\d+$")

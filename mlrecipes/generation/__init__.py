@@ -7,8 +7,7 @@ without loading TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlrecipes.lazy import lazy_attributes
 
 SAMPLERS = ("greedy", "top_k", "top_p")
 """The sampler names `make_sampler` knows (and ``--sampler`` accepts)."""
@@ -24,8 +23,4 @@ _DECODING_EXPORTS = (
 
 __all__ = ["SAMPLERS", *_DECODING_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _DECODING_EXPORTS:
-        return getattr(importlib.import_module("mlrecipes.generation.decoding"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_DECODING_EXPORTS, "decoding"))

@@ -95,18 +95,18 @@ def build_resnet(
     height, image_width, channels = image_shape(input_shape)
     if num_classes < 2:
         raise ArgumentValueError("num_classes", num_classes, "a classifier needs at least 2 classes")
-    if not stage_filters or len(stage_filters) != len(blocks_per_stage):
+    if stem_filters <= 0:
+        raise ArgumentValueError("stem_filters", stem_filters, "must be a positive whole number")
+    if not stage_filters or any(count <= 0 for count in stage_filters):
+        raise ArgumentValueError("stage_filters", list(stage_filters), "give one positive filter count per stage")
+    if len(blocks_per_stage) != len(stage_filters):
         raise ArgumentValueError(
             "blocks_per_stage",
             list(blocks_per_stage),
             f"give one block count per stage (stage_filters={list(stage_filters)})",
         )
-    if stem_filters <= 0 or any(count <= 0 for count in stage_filters) or any(b < 0 for b in blocks_per_stage):
-        raise ArgumentValueError(
-            "stage_filters",
-            [stem_filters, *stage_filters, *blocks_per_stage],
-            "filters (stem_filters, stage_filters) must be positive and blocks_per_stage 0 or more",
-        )
+    if any(blocks < 0 for blocks in blocks_per_stage):
+        raise ArgumentValueError("blocks_per_stage", list(blocks_per_stage), "every block count must be 0 or more")
     if not 0.0 < width < float("inf"):
         raise ArgumentValueError("width", width, "must be a positive number")
     smallest = 2 ** len(stage_filters)

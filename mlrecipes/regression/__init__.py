@@ -1,21 +1,24 @@
 """Linear regression: reading tables, the exact least-squares fit, the Keras model, reports and plots.
 
 - :mod:`mlrecipes.regression.tables` reads a CSV file (or the embedded Windsor
-  house prices) into features and a target.
+  house prices) into raw feature columns, each numeric or categorical, and a target.
 - :mod:`mlrecipes.regression.least_squares` solves the normal equations exactly.
-- :mod:`mlrecipes.regression.model` builds the Keras model trained by gradient descent.
+- :mod:`mlrecipes.regression.model` builds the Keras models: the feature encoder
+  (raw columns to the design matrix), the regression trained by gradient descent,
+  and the two joined into the model that is saved.
 - :mod:`mlrecipes.regression.report` compares the two fits;
   :mod:`mlrecipes.regression.plots` draws them.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlrecipes.lazy import lazy_attributes
 
 # Public name -> the module that defines it, imported on first use (the
 # command line reads the tables' constants without loading TensorFlow).
 _EXPORTS = {
+    "attach_encoder": "model",
+    "build_feature_encoder": "model",
     "build_linear_regression": "model",
     "fit_least_squares": "least_squares",
     "load_regression_data": "tables",
@@ -24,8 +27,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"mlrecipes.regression.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -80,7 +80,7 @@ class FitComparison:
                 rows.append((f"{split} {name}{suffix}", *values))
         width = max(len(row[0]) for row in rows) + 2
         lines = ["  " + row[0].ljust(width) + "".join(cell.rjust(18) for cell in row[1:]) for row in rows]
-        verdict = "within" if self.converged else "NOT within (train longer: raise `epochs`)"
+        verdict = "within" if self.converged else "NOT within (train for more epochs)"
         lines.append(
             f"gradient descent's training MSE is {self.train_mse_gap:+.2e} relative to the exact minimum: "
             f"{verdict} the {MSE_BAR:.1%} bar"

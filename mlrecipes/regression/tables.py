@@ -248,7 +248,7 @@ class Feature:
     """A table column used as a feature, and what kind of values it holds.
 
     Turning it into numbers is the model's business
-    (:func:`mlrecipes.regression.model.build_feature_encoder`): a numeric column
+    (`mlrecipes.regression.model.build_feature_encoder`): a numeric column
     is one input column; a categorical column becomes one 0/1 indicator column
     per level but the first, the reference.
 
@@ -387,6 +387,16 @@ def regression_data(
     if not len(keep):
         raise DataError(f"{table.source}: no row has values in all of the columns {', '.join(c.name for c in used)}")
 
+    largest = float(np.finfo(np.float32).max)  # the model computes in float32
+    for column in (target_column, *feature_columns):
+        if column.kind != NUMERIC:
+            continue
+        for row in keep:
+            if abs(parse_number(column.values[row])) > largest:
+                raise DataError(
+                    f"{table.source} line {table.lines[row]}: column {column.name!r} holds {column.values[row]}, "
+                    f"beyond the float32 range (±{largest:.3g}) the model computes in; rescale that column"
+                )
     chosen, columns = [], {}
     for column in feature_columns:
         values = [column.values[row] for row in keep]
