@@ -6,12 +6,17 @@ from mlrecipes.models.mlp import build_mlp
 from mlrecipes.models.resnet import build_resnet
 from mlrecipes.models.seq2seq import build_seq2seq
 from mlrecipes.models.transformer_classifier import build_transformer_classifier
+from mlrecipes.models.vae import VariationalAutoencoder, build_vae, build_vae_decoder, build_vae_encoder
 
 __all__ = [
+    "VariationalAutoencoder",
     "build_cnn",
     "build_language_model",
     "build_mlp",
     "build_resnet",
     "build_seq2seq",
     "build_transformer_classifier",
+    "build_vae",
+    "build_vae_decoder",
+    "build_vae_encoder",
 ]
