@@ -38,7 +38,7 @@ import tensorflow as tf
 from mlrecipes import plots
 from mlrecipes.callbacks import BACKUP_DIR, HISTORY_FILE, completed_epochs_in_backup, standard_callbacks
 from mlrecipes.distribute import resolve_strategy, strategy_name
-from mlrecipes.errors import UsageError
+from mlrecipes.errors import ArgumentValueError, UsageError
 from mlrecipes.evaluation import confusion_counts, per_class_scores, predict_labels
 from mlrecipes.outputs import software_versions, write_json, write_with
 from mlrecipes.precision import apply_policy
@@ -57,20 +57,20 @@ def check_output_dir(path: Path) -> None:
     """Refuse an output folder that cannot be created and written, before any work and without writing.
 
     Raises:
-        UsageError: When ``path`` or an ancestor is a file, or the nearest
-            existing ancestor is read-only or not writable.
+        ArgumentValueError: (argument ``output_dir``) When ``path`` or an ancestor
+            is a file, or the nearest existing ancestor is read-only or not writable.
     """
     if path.exists() and not path.is_dir():
-        raise UsageError(f"--output-dir {path}: exists and is not a folder")
+        raise ArgumentValueError("output_dir", path, "exists and is not a folder")
     existing = path
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"--output-dir {path}: {existing} is a file, not a folder")
+        raise ArgumentValueError("output_dir", path, f"{existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
         cause = "a read-only file system" if read_only else "no permission to write there"
-        raise UsageError(f"--output-dir {path}: cannot write in {existing} ({cause})")
+        raise ArgumentValueError("output_dir", path, f"cannot write in {existing} ({cause})")
 
 
 def _weights_readable(path: Path) -> str | None:
