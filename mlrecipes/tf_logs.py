@@ -18,10 +18,12 @@ import sys
 import threading
 
 # absl/TensorFlow C++ log lines ("I0000 00:00:1796.. 1649 port.cc:153] ..."), absl's notice about them,
-# and the continuation line of the CPU-instructions message.
+# Python absl logging of TensorFlow and tensorflow-datasets ("WARNING:absl:Variant folder ... has no
+# dataset_info.json") and the continuation line of the CPU-instructions message.
 TENSORFLOW_LOG_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|(?:INFO|WARNING):absl:"
     rb"|To enable the following instructions: )"
 )
 
