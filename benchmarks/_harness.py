@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -420,6 +420,110 @@ def verdict(text: str, passed: bool) -> int:
     """
     print(f"{text} -> {'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1
+
+
+def training_size(text: str) -> int | None:
+    """Parse a ``--sizes`` entry of a benchmark: ``all`` (None) or a number of training images."""
+    return None if text == "all" else int(text)
+
+
+def training_subsets(
+    source: Path, sizes: Sequence[int | None], scratch: Path, *, seed: int = 0
+) -> list[tuple[str, Path]]:
+    """Folders of MNIST-format IDX files with all or part of ``source``'s training images.
+
+    Each part is a seeded, stratified choice of training images (every class
+    keeps its share); the test files are copied whole, so every size is
+    judged on the same test set.
+
+    Args:
+        source: The folder of the four IDX files (such as `FASHION_MNIST`).
+        sizes: Training images of each folder; ``None`` for all of them (``source`` itself).
+        scratch: Where to write the parts, one sub-folder each.
+        seed: Seed of the stratified choice.
+
+    Returns:
+        ``(label, folder)`` per size, in order, the label such as ``"1,000 training images"``.
+    """
+    from mlrecipes.testing.idx_files import write_idx_subset
+
+    folders = []
+    for size in sizes:
+        if size is None:
+            folders.append(("all training images", source))
+        else:
+            folder = write_idx_subset(source, Path(scratch) / f"train-{size}", size, seed=seed)
+            folders.append((f"{size:,} training images", folder))
+    return folders
+
+
+def compare_by_size(
+    data_dir: Path,
+    sizes: Sequence[int | None],
+    seeds: Iterable[int],
+    contenders: Callable[[Path], tuple[Contender, Contender]],
+    columns: Sequence[Column],
+) -> Iterator[tuple[str, bool, dict[str, Summary], dict[str, Summary]]]:
+    """Run an opponent and a recipe on all or part of an image data set's training images, seed by seed.
+
+    For each size, writes the part (see `training_subsets`), runs both
+    contenders once per seed, taking turns, prints every run and then the
+    median and [lowest–highest] of each column.
+
+    Args:
+        data_dir: The folder of the four MNIST-format IDX files.
+        sizes: Training images per round; ``None`` for all of them.
+        seeds: The seeds, passed to both contenders as ``--seed``.
+        contenders: Given a data folder, the opponent and the recipe that train on it.
+        columns: The figures to summarize.
+
+    Yields:
+        Per size: its label, whether it is the whole data set, and the
+        opponent's and the recipe's summaries by figure key.
+    """
+    seeds = list(seeds)
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, folder in training_subsets(data_dir, sizes, Path(scratch)):
+            print(f"{label}, seeds {', '.join(map(str, seeds))}:", flush=True)
+            opponent, recipe = contenders(folder)
+            results = alternate([opponent, recipe], seeds, after_each=print_progress)
+            print("  median [lowest-highest]:")
+            summaries = print_summaries(results, columns, spread=True)
+            yield label, folder == data_dir, summaries[opponent.name], summaries[recipe.name]
+
+
+class Verdicts:
+    """Several targets, each judged and printed as a verdict line; the exit status fails if any fails."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def check(self, text: str, passed: bool) -> bool:
+        """Print ``TEXT -> PASS`` or ``TEXT -> FAIL`` and remember a failure.
+
+        Args:
+            text: The target, with the figures that decide it.
+            passed: Whether it is met.
+
+        Returns:
+            ``passed``.
+        """
+        verdict(text, passed)
+        if not passed:
+            self.failed.append(text)
+        return passed
+
+    @property
+    def status(self) -> int:
+        """0 if every target was met, 1 if not."""
+        return 1 if self.failed else 0
+
+
+def print_progress(contender: Contender, seed: int | None, run: Run) -> None:
+    """Print one line per finished run (for `alternate`'s ``after_each``)."""
+    accuracy = run.figures.get("test_accuracy")
+    shown = f"test accuracy {accuracy:.4f}, " if isinstance(accuracy, (int, float)) else ""
+    print(f"    {contender.name}, seed {seed}: {shown}wall time {run.wall_seconds:.1f} s", flush=True)
 
 
 def print_recipe_cost(run: Run) -> None:

@@ -5,7 +5,7 @@ Layout of a run folder (``--output-dir``)::
     backup/                 BackupAndRestore state while training (removed at the end):
                             weights and optimizer, the epoch, and the random
                             generators' states (random_state-<epoch>.npz)
-    checkpoints/best.keras  the model with the lowest validation loss so far
+    checkpoints/best.keras  the model of the best validation epoch so far (see BestEpochCheckpoint)
     logs/                   TensorBoard logs (tensorboard --logdir runs/)
     history.csv             one row of metrics per epoch
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -97,12 +98,97 @@ class RandomStateBackup(keras.callbacks.Callback):
             stale.unlink()
 
 
+def monitor_mode(monitor: str) -> str:
+    """Whether a higher (``"max"``) or lower (``"min"``) value of a metric is better.
+
+    Args:
+        monitor: A metric name as Keras logs it, such as ``"val_loss"`` or ``"val_accuracy"``.
+
+    Returns:
+        ``"max"`` for accuracies, AUC, precision, recall and BLEU; ``"min"`` otherwise (losses, errors).
+    """
+    better_high = ("acc", "auc", "precision", "recall", "bleu", "exact_match")
+    return "max" if any(part in monitor for part in better_high) else "min"
+
+
+class BestEpochCheckpoint(keras.callbacks.Callback):
+    """Keep the model of the best validation epoch, and end training with its weights.
+
+    After every epoch whose ``monitor`` is at least as good as the best so far
+    (a tie goes to the later epoch, trained with a smaller learning rate), the
+    whole model is saved to ``path``. When training ends on a worse epoch, the
+    model's weights are set back to the best epoch's, so a run never hands back
+    a model worse than its own best validation epoch: a last epoch that broke
+    down (a validation accuracy falling to chance) or overfitted costs nothing.
+
+    A resumed run passes the ``monitor`` values of the epochs it already
+    finished, so that the best epoch is judged over the whole run.
+
+    Args:
+        path: The ``.keras`` file to keep the best model in.
+        monitor: The metric that judges the epochs, such as ``"val_loss"``.
+        history: ``monitor``'s values of the epochs finished before this
+            ``fit`` (a resumed run), in order; empty for a new run.
+        restore: Set the best epoch's weights at the end of training.
+
+    Attributes:
+        best: The best value of ``monitor`` so far (None before the first epoch).
+        best_epoch: The epoch (counted from 1) that reached it, or 0.
+        last_epoch: The last epoch trained (counted from 1), or 0.
+        restored: Whether the weights were set back to ``best_epoch``'s at the end.
+    """
+
+    def __init__(
+        self, path: str | Path, monitor: str = "val_loss", *, history: Sequence[float] = (), restore: bool = True
+    ):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.mode = monitor_mode(monitor)
+        self.restore = restore
+        self.best: float | None = None
+        self.best_epoch = 0
+        for epoch, value in enumerate(history, start=1):
+            self._consider(epoch, float(value))
+        self.last_epoch = len(history)
+        self.restored = False
+
+    def _consider(self, epoch: int, value: float) -> bool:
+        if not np.isfinite(value):
+            return False
+        if self.best is None or (value >= self.best if self.mode == "max" else value <= self.best):
+            self.best, self.best_epoch = value, epoch
+            return True
+        return False
+
+    def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras API
+        self.last_epoch = epoch + 1
+        value = (logs or {}).get(self.monitor)
+        if value is not None and self._consider(epoch + 1, float(value)):
+            partial = self.path.with_name(f".{self.path.stem}.partial.keras")
+            self.model.save(partial)
+            os.replace(partial, self.path)
+
+    def on_train_end(self, logs=None):  # noqa: D102 - Keras API
+        self.restored = False
+        if self.restore and self.best_epoch and self.best_epoch != self.last_epoch and self.path.is_file():
+            # Only the weights go back: the optimizer keeps its state (and its step count).
+            optimizer = getattr(self.model, "optimizer", None)
+            kept = [keras.ops.convert_to_numpy(v) for v in optimizer.variables] if optimizer is not None else []
+            self.model.load_weights(self.path)
+            if optimizer is not None:
+                for variable, value in zip(optimizer.variables, kept):
+                    variable.assign(value)
+            self.restored = True
+
+
 def standard_callbacks(
     output_dir: str | Path,
     *,
     resuming: bool,
     early_stopping_patience: int = 0,
     monitor: str = "val_loss",
+    monitor_history: Sequence[float] = (),
     checkpoint: bool = True,
     tensorboard: bool = True,
 ) -> list[keras.callbacks.Callback]:
@@ -116,7 +202,9 @@ def standard_callbacks(
             improvement of ``monitor`` and restore the best weights; 0 never
             stops early.
         monitor: The metric checkpointing and early stopping watch.
-        checkpoint: Save the best model so far to ``checkpoints/best.keras``.
+        monitor_history: ``monitor``'s values of the epochs a resumed run already finished.
+        checkpoint: Save the best model so far to ``checkpoints/best.keras`` and
+            end training with its weights (`BestEpochCheckpoint`).
         tensorboard: Write TensorBoard logs to ``logs/``.
 
     Returns:
@@ -135,16 +223,18 @@ def standard_callbacks(
     if checkpoint:
         (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(output_dir / "checkpoints" / "best.keras"), monitor=monitor, save_best_only=True
-            )
+            BestEpochCheckpoint(output_dir / "checkpoints" / "best.keras", monitor, history=monitor_history)
         )
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(output_dir / "logs"), profile_batch=0))
     if early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=early_stopping_patience, restore_best_weights=True, verbose=1
+                monitor=monitor,
+                mode=monitor_mode(monitor),
+                patience=early_stopping_patience,
+                restore_best_weights=True,
+                verbose=1,
             )
         )
     return callbacks

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.distribute import STRATEGY_NAMES, WORKER_TIMEOUT
 from mlrecipes.errors import ArgumentValueError, InputError, UsageError
 from mlrecipes.precision import MODES as PRECISION_MODES
@@ -115,7 +116,7 @@ def recipe_parser(
     name: str,
     description: str,
     *,
-    epochs: int,
+    budget: TrainingBudget,
     batch_size: int,
     learning_rate: float,
     data_dir_help: str,
@@ -126,7 +127,7 @@ def recipe_parser(
         name: The recipe's module name, such as ``"mnist_mlp"``; it names the
             program in messages and the default output folder ``runs/NAME``.
         description: One paragraph for ``--help``.
-        epochs: Default number of epochs.
+        budget: How long to train when ``--epochs`` is not given (shown in ``--help``).
         batch_size: Default global batch size.
         learning_rate: Default (peak) learning rate.
         data_dir_help: What ``--data-dir`` must hold for this recipe.
@@ -140,7 +141,12 @@ def recipe_parser(
         formatter_class=DefaultsOnceFormatter,
     )
     group = parser.add_argument_group("training (shared by every recipe)")
-    group.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help=f"passes over the training data (default: {budget.describe()}; see the recipe's 'Training length')",
+    )
     group.add_argument(
         "--batch-size",
         type=positive_int,

@@ -36,7 +36,13 @@ import numpy as np
 import tensorflow as tf
 
 from mlrecipes import plots
-from mlrecipes.callbacks import BACKUP_DIR, HISTORY_FILE, completed_epochs_in_backup, standard_callbacks
+from mlrecipes.callbacks import (
+    BACKUP_DIR,
+    HISTORY_FILE,
+    BestEpochCheckpoint,
+    completed_epochs_in_backup,
+    standard_callbacks,
+)
 from mlrecipes.distribute import resolve_strategy, strategy_name
 from mlrecipes.errors import ArgumentValueError, UsageError
 from mlrecipes.evaluation import confusion_counts, per_class_scores, predict_labels
@@ -141,6 +147,22 @@ def chief_and_index(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
     task_id = int(resolver.task_id or 0)
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief), task_id
+
+
+def optimizer_steps(model: keras.Model, fallback: int | None = None) -> int | None:
+    """The optimizer steps a model has taken (its optimizer's ``iterations``), resumed runs included.
+
+    Args:
+        model: A compiled model.
+        fallback: What to return when the model has no optimizer.
+
+    Returns:
+        The count of weight updates.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return fallback
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
 
 def replayable_stream(train: tf.data.Dataset, completed_epochs: int = 0) -> tuple[tf.data.Dataset, int | None]:
@@ -255,25 +277,31 @@ class RecipeRun:
         validation: tf.data.Dataset | None,
         *,
         train_examples: int,
-        epochs: int | None = None,
+        epochs: int,
         callbacks: Sequence[keras.callbacks.Callback] = (),
         monitor: str = "val_loss",
     ) -> dict[str, list[float]]:
         """Train with the standard callbacks, resuming an interrupted run.
+
+        The model ends with the weights of its best epoch by ``monitor`` (see
+        `mlrecipes.callbacks.BestEpochCheckpoint`), which is usually the last.
+        ``metrics.json`` records the epochs and optimizer steps taken, the
+        best epoch and whether its weights were restored.
 
         Args:
             model: A compiled model, built under :attr:`strategy`.
             train: The batched training pipeline.
             validation: The batched validation pipeline, or None.
             train_examples: Examples per epoch, for the throughput figure.
-            epochs: Epochs to train; default ``--epochs``.
+            epochs: Epochs to train: ``--epochs``, or what the recipe's
+                `mlrecipes.budget.TrainingBudget` gives for its data.
             callbacks: Extra callbacks, after the standard ones.
-            monitor: Metric watched by checkpointing and early stopping.
+            monitor: Metric that judges the epochs, for the best checkpoint
+                and early stopping (the training ``loss`` without validation data).
 
         Returns:
             The per-epoch history of every epoch of the run, resumed ones included.
         """
-        epochs = epochs or self.args.epochs
         backup = self.output_dir / BACKUP_DIR
         if getattr(self.args, "restart", False):
             shutil.rmtree(backup, ignore_errors=True)
@@ -286,12 +314,16 @@ class RecipeRun:
         self._hold_output_dir()
         backup.mkdir(parents=True, exist_ok=True)
         write_json(backup / RUN_CONFIG_FILE, self._model_config())
+        monitor = monitor if validation is not None else "loss"
+        earlier = self._read_history().get(monitor, [])[:resumed_from] if resumed_from else []
         all_callbacks = standard_callbacks(
             self.output_dir,
             resuming=bool(resumed_from),
             early_stopping_patience=getattr(self.args, "early_stopping", 0),
-            monitor=monitor if validation is not None else "loss",
+            monitor=monitor,
+            monitor_history=earlier,
         ) + list(callbacks)
+        best = next((callback for callback in all_callbacks if isinstance(callback, BestEpochCheckpoint)), None)
         train, steps = replayable_stream(train, resumed_from)
         started = time.perf_counter()
         # A progress bar on a terminal; one line per epoch in logs and pipes.
@@ -327,9 +359,22 @@ class RecipeRun:
             )
         epochs_here = len(result.epoch)
         self.history = self._read_history() or {name: list(values) for name, values in result.history.items()}
+        epochs_run = len(next(iter(self.history.values()), [])) or epochs_here
+        if best is not None and best.restored:
+            print(
+                f"{self.recipe}: kept the weights of epoch {best.best_epoch} ({monitor} {best.best:.4f}), "
+                f"the best of the run; the last epoch, {best.last_epoch}, was worse",
+                flush=True,
+            )
         self.metrics.update(
             {
-                "epochs": len(next(iter(self.history.values()), [])) or epochs_here,
+                "epochs": epochs_run,
+                "epochs_planned": epochs,
+                "steps_per_epoch": steps,
+                "optimizer_steps": optimizer_steps(model, epochs_run * steps if steps else None),
+                "best_epoch": best.best_epoch if best is not None else None,
+                "best_epoch_monitor": monitor,
+                "restored_best_epoch": bool(best is not None and best.restored),
                 "resumed_from_epoch": resumed_from,
                 "train_examples": train_examples,
                 "train_seconds": round(seconds, 3),

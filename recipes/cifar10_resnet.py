@@ -56,6 +56,13 @@ schedule that lets a large batch (512) train with a large step.
 border), cropped back to 32×32 at a random offset, mirrored left to right
 with probability 1/2, and an 8×8 square is set to the mean colour (cutout).
 
+**Training length.** About 2,112 optimizer steps: the epochs are
+$\lceil 2112 / \lceil n / B \rceil \rceil$ for $n$ training images and batch
+size $B$, at least 1 and at most 100: 24 epochs on CIFAR-10's 45,000 training
+images, more passes over a smaller set of your own. The run ends with the
+weights of its epoch with the best validation accuracy. ``--epochs``
+overrides the rule.
+
 Run it::
 
     python -m recipes.cifar10_resnet --strategy gpu --mixed-precision
@@ -65,6 +72,7 @@ Run it::
 
 from __future__ import annotations
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import (
     check_command_line,
     fraction,
@@ -76,6 +84,9 @@ from mlrecipes.cli import (
 )
 from mlrecipes.data.cifar10 import FOLDER_HELP
 
+# How long to train: about 2,112 optimizer steps (24 epochs of 45,000 images at batch 512), 1 to 100 epochs.
+BUDGET = TrainingBudget(steps=2112, min_epochs=1, max_epochs=100)
+
 
 def build_parser():
     """The command line: the shared flags plus this recipe's own."""
@@ -83,7 +94,7 @@ def build_parser():
         "cifar10_resnet",
         "Train a residual network (ResNet-9) on CIFAR-10 with augmentation, label smoothing, "
         "weight decay and a warm-up + cosine learning-rate schedule.",
-        epochs=24,
+        budget=BUDGET,
         batch_size=512,
         learning_rate=0.4,
         data_dir_help=f"a folder with {FOLDER_HELP}, to read instead of downloading with tensorflow-datasets",
@@ -155,8 +166,9 @@ def main(argv=None):
 
     # Model and optimizer, built inside the strategy's scope. The model
     # standardizes raw pixels itself, so the saved model takes uint8 images.
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
     epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
-    steps = args.epochs * epoch_steps
+    steps = epochs * epoch_steps
     warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
     with run.strategy.scope():
         model = build_resnet(
@@ -177,7 +189,7 @@ def main(argv=None):
     model.summary(print_fn=lambda line, **_: print(line))
 
     # Train, evaluate once on the test split, and write the outputs.
-    run.fit(model, train, validation, train_examples=data.sizes["train"])
+    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs, monitor="val_accuracy")
     run.evaluate(model, test)
     run.report_classifier(model, test_with_indices, data.class_names)
     return run.finish(model, dataset="cifar10", data_source=data.source, width=args.width)

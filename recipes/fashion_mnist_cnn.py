@@ -6,8 +6,9 @@ sandal, shirt, sneaker, bag, ankle boot. 55,000 images train the model, 5,000
 validate it during training and 10,000 test it once at the end.
 
 **Model.** The network first standardizes the pixels,
-$\hat x = (x - \mu) / \sigma$ with the training images' mean $\mu = 72.94$ and
-standard deviation $\sigma = 90.02$. A convolution with $C'$ filters of
+$\hat x = (x - \mu) / \sigma$ with the training images' mean $\mu$ and
+standard deviation $\sigma$ (72.9 and 90.0 for Fashion-MNIST; computed from
+the training split, so other images work as well). A convolution with $C'$ filters of
 size 3×3 then computes, at every pixel $(i, j)$ of its $C$-channel input,
 
 $$z_{i,j,c'} = \sum_{u=0}^{2} \sum_{v=0}^{2} \sum_{c=1}^{C} W_{u,v,c,c'} \, \hat x_{i+u-1,\, j+v-1,\, c},$$
@@ -18,7 +19,9 @@ image, so a pattern is recognized wherever it appears. 2×2 max pooling keeps th
 block of four values, $m_{i,j,c} = \max_{u,v \in \{0,1\}} z_{2i+u,\, 2j+v,\, c}$,
 which halves the height and width and tolerates small shifts. Batch
 normalization rescales each channel with the mean $\mu_B$ and variance
-$\sigma_B^2$ of the batch (running averages of them at test time),
+$\sigma_B^2$ of the batch (at test time, running averages of them that keep
+a fraction 0.9 of their value at each step, so they settle within a few dozen
+steps),
 $\operatorname{bn}(m) = \gamma (m - \mu_B) / \sqrt{\sigma_B^2 + \epsilon} + \beta$
 with learned $\gamma$ and $\beta$, which lets a large learning rate train
 stably; then $\operatorname{relu}(z) = \max(0, z)$. Two such blocks
@@ -50,6 +53,15 @@ for $T$ steps in all, $w$ of them warm-up. The warm-up keeps the first,
 large steps from throwing the still random weights far off; the decay lets
 the weights settle at the end. With it, a few epochs are enough.
 
+**Training length.** About 3,010 optimizer steps: the epochs are
+$\lceil 3010 / \lceil n / B \rceil \rceil$ for $n$ training images and batch
+size $B$, at least 1 and at most 30. On the 55,000 images that is 7 epochs;
+1,000 images (900 to train on) get 30 epochs, 240 steps, where 7 epochs would
+be 56 steps, too few for the batch-normalization averages and the weights to
+settle. The run ends with the weights of its epoch with the best validation
+accuracy: the last, unless a later epoch got worse. ``--epochs`` overrides
+the rule.
+
 Run it::
 
     python -m recipes.fashion_mnist_cnn --data-dir /usr/share/datasets/fashion-mnist
@@ -58,6 +70,7 @@ Run it::
 
 from __future__ import annotations
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import (
     check_command_line,
     fraction,
@@ -68,13 +81,16 @@ from mlrecipes.cli import (
     run_recipe,
 )
 
+# How long to train: about 3,010 optimizer steps (7 epochs of 55,000 images at batch 128), 1 to 30 epochs.
+BUDGET = TrainingBudget(steps=3010, min_epochs=1, max_epochs=30)
+
 
 def build_parser():
     """The command line: the shared flags plus this recipe's own."""
     parser = recipe_parser(
         "fashion_mnist_cnn",
         "Train a small convolutional network (conv, pooling, batch norm, dropout, dense) on Fashion-MNIST.",
-        epochs=7,
+        budget=BUDGET,
         batch_size=128,
         learning_rate=3e-3,
         data_dir_help="a folder with the four Fashion-MNIST IDX files (train-images-idx3-ubyte.gz, "
@@ -112,14 +128,10 @@ if __name__ == "__main__":
 
 import keras
 
-from mlrecipes.data import load_mnist, make_pipeline, steps_per_epoch
+from mlrecipes.data import load_mnist, make_pipeline, pixel_statistics, steps_per_epoch
 from mlrecipes.models.cnn import build_cnn
 from mlrecipes.run import RecipeRun
 from mlrecipes.schedules import warmup_cosine
-
-# Mean and standard deviation of the 60,000 Fashion-MNIST training pixels (0-255).
-PIXEL_MEAN = 72.94
-PIXEL_STD = 90.02
 
 
 def main(argv=None):
@@ -136,11 +148,16 @@ def main(argv=None):
     validation = make_pipeline(data.validation, args.batch_size)
     test = make_pipeline(data.test, args.batch_size)
 
-    # Model: built and compiled inside the strategy's scope. It standardizes
-    # raw 0-255 pixels itself, so the saved model needs no preprocessing.
+    # Training length: the budget's epochs for this many images (or --epochs),
+    # and the optimizer steps they make, for the learning-rate schedule.
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
     epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
-    steps = args.epochs * epoch_steps
+    steps = epochs * epoch_steps
     warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
+    # Model: built and compiled inside the strategy's scope. It standardizes
+    # raw 0-255 pixels itself, with the training pixels' mean and standard
+    # deviation, so the saved model needs no preprocessing.
+    (mean,), (std,) = pixel_statistics(data.train)
     with run.strategy.scope():
         model = build_cnn(
             input_shape=(28, 28, 1),
@@ -150,8 +167,8 @@ def main(argv=None):
             batch_norm=True,
             dense_units=args.dense_units,
             dropout=args.dropout,
-            input_mean=PIXEL_MEAN,
-            input_std=PIXEL_STD,
+            input_mean=mean,
+            input_std=std,
             name="fashion_mnist_cnn",
         )
         schedule = warmup_cosine(args.learning_rate, steps, warmup)
@@ -164,7 +181,7 @@ def main(argv=None):
     model.summary(print_fn=lambda line, **_: print(line))
 
     # Train, evaluate once on the test split, and write the outputs.
-    run.fit(model, train, validation, train_examples=data.sizes["train"])
+    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs, monitor="val_accuracy")
     run.evaluate(model, test)
     run.report_classifier(model, test, data.class_names)
     return run.finish(model, dataset="fashion_mnist", data_source=data.source)

@@ -66,6 +66,12 @@ linear code of the same size (PCA) is the floor to beat.
 **Optimizer.** Adam (see the MNIST MLP recipe for its update) with a
 learning rate that decays from ``--learning-rate`` to 0 along a half cosine.
 
+**Training length.** About 4,300 optimizer steps: the epochs are
+$\lceil 4300 / \lceil n / B \rceil \rceil$ for $n$ training images and batch
+size $B$, at least 1 and at most 100: 10 epochs of the 55,000 images, more
+passes over a smaller set. The run ends with the weights of its epoch with
+the lowest validation loss (the negative ELBO). ``--epochs`` overrides the rule.
+
 Run it::
 
     python -m recipes.fashion_mnist_vae --data-dir /usr/share/datasets/fashion-mnist
@@ -78,6 +84,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import check_command_line, parse_recipe_args, positive_int, recipe_parser, run_recipe
 from mlrecipes.errors import UsageError
 
@@ -96,13 +103,17 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+# How long to train: about 4,300 optimizer steps (10 epochs of 55,000 images at batch 128), 1 to 100 epochs.
+BUDGET = TrainingBudget(steps=4300, min_epochs=1, max_epochs=100)
+
+
 def build_parser():
     """The command line: the shared flags plus this recipe's own."""
     parser = recipe_parser(
         RECIPE,
         "Train a convolutional variational autoencoder on Fashion-MNIST or MNIST, or draw new images "
         "with a trained one (--model-dir with --sample).",
-        epochs=10,
+        budget=BUDGET,
         batch_size=128,
         learning_rate=2e-3,
         data_dir_help="a folder with the four MNIST-format IDX files (train-images-idx3-ubyte.gz, "
@@ -212,7 +223,8 @@ def main(argv=None):
     # Model: the encoder, the decoder and the sampling layer, with the loss
     # (reconstruction + kl_weight * KL) defined by the model itself, so it is
     # compiled with an optimizer only. It takes raw 0-255 pixels.
-    steps = args.epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     with run.strategy.scope():
         model = build_vae(
             input_shape=(28, 28, 1),
@@ -231,7 +243,7 @@ def main(argv=None):
 
     # Train, then score the test split: the loss and its two terms, in nats
     # per image, from one code drawn per image.
-    run.fit(model, train, validation, train_examples=data.sizes["train"])
+    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs)
     scores = run.evaluate(model, test)
     pixels = math.prod(model.encoder.inputs[0].shape[1:])
     if "test_neg_elbo" in scores:  # only a model that draws codes has an ELBO

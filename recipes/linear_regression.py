@@ -88,6 +88,12 @@ model's prediction for raw feature values, one per feature in order or as
 ``column=value`` pairs: the saved ``model.keras`` takes the raw columns, by
 name, and needs nothing beside it.
 
+**Training length.** About 40 gradient steps: the epochs are
+$\lceil 40 / \lceil n / B \rceil \rceil$ for $n$ training rows and batch size
+$B$, at least 1 and at most 40. With the default batch of 4,096 rows, a table
+of up to 4,096 rows gets 40 full-batch steps; a larger one fewer passes of
+several steps each. ``--epochs`` overrides the rule.
+
 Run it::
 
     python -m recipes.linear_regression
@@ -104,6 +110,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, recipe_parser, run_recipe
 from mlrecipes.errors import ArgumentValueError, UsageError
 from mlrecipes.regression.tables import EMBEDDED_TABLE
@@ -113,12 +120,16 @@ DEFAULT_TARGET, DEFAULT_FEATURES = "price", ["lotsize"]
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
+# How long to train: about 40 optimizer steps (40 full-batch epochs of a table of up to 4,096 rows), 1 to 40 epochs.
+BUDGET = TrainingBudget(steps=40, min_epochs=1, max_epochs=40)
+
+
 def build_parser():
     """The command line: the shared flags plus this recipe's own."""
     parser = recipe_parser(
         RECIPE,
         "Fit a linear regression by gradient descent and compare it with the exact least-squares solution.",
-        epochs=40,
+        budget=BUDGET,
         batch_size=4096,
         learning_rate=0.2,
         data_dir_help=f"a folder holding {EMBEDDED_TABLE} to read instead of the copy embedded in the package "
@@ -287,7 +298,8 @@ def main(argv=None):
 
     # Train. The test rows are evaluated after each epoch only to draw their
     # loss curve: checkpointing and early stopping watch the training loss.
-    run.fit(model, train, test, train_examples=len(y_train), monitor="loss")
+    epochs = BUDGET.epochs(len(y_train), args.batch_size, override=args.epochs)
+    run.fit(model, train, test, train_examples=len(y_train), epochs=epochs, monitor="loss")
     if test is not None:
         run.evaluate(model, test)
 

@@ -40,6 +40,13 @@ target length. The test split is decoded this way and scored by exact match
 method, ``keras_hub.metrics.Bleu``: the geometric mean of the clipped 1- to
 4-gram precisions times a brevity penalty, on a 0–1 scale).
 
+**Training length.** About 1,000 optimizer steps: the epochs are
+$\lceil 1000 / \lceil n / B \rceil \rceil$ for $n$ training pairs and batch
+size $B$, at least 4 and at most 40: 4 epochs of 16,000 date pairs or of the
+51,800 TED pairs, more for a smaller file of your own. The run ends with the
+weights of its epoch with the lowest validation loss. ``--epochs`` overrides
+the rule.
+
 Run it::
 
     python -m recipes.seq2seq
@@ -51,10 +58,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
 from mlrecipes.errors import UsageError
 
 MAX_AUTOMATIC_LENGTH = 128
+
+
+# How long to train: about 1,000 optimizer steps (4 epochs of 16,000 pairs at batch 64), 4 to 40 epochs.
+BUDGET = TrainingBudget(steps=1000, min_epochs=4, max_epochs=40)
 
 
 def build_parser():
@@ -62,7 +74,7 @@ def build_parser():
     parser = recipe_parser(
         "seq2seq",
         "Train an encoder-decoder transformer on sentence pairs and translate with it.",
-        epochs=4,
+        budget=BUDGET,
         batch_size=64,
         learning_rate=1e-3,
         data_dir_help="where tensorflow-datasets keeps (or downloads) ted_hrlr_translate; default its own folder",
@@ -177,7 +189,8 @@ def main(argv=None):
 
     # Model: encoder and decoder stacks; the loss and accuracy skip padding
     # because the logits carry the decoder's padding mask.
-    steps = args.epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     with run.strategy.scope():
         model = build_seq2seq(
             BYTE_VOCABULARY_SIZE, BYTE_VOCABULARY_SIZE, source_length, target_length,
@@ -194,7 +207,7 @@ def main(argv=None):
     model.summary(print_fn=lambda line, **_: print(line))
 
     # Train with teacher forcing; then decode the test split autoregressively.
-    run.fit(model, train, validation, train_examples=data.sizes["train"])
+    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs)
     run.evaluate(model, test)
     sources = [source for source, _ in data.test]
     references = [target for _, target in data.test]

@@ -43,6 +43,13 @@ with a keras-hub sampler (``greedy``, ``top_k`` or ``top_p``, with
 prompt longer than the model's context (``--sequence-length`` bytes) is
 refused with exit status 2, not truncated.
 
+**Training length.** About 555 optimizer steps: the epochs are
+$\lceil 555 / \lceil n / B \rceil \rceil$ for $n$ training windows and batch
+size $B$, at least 1 and at most 50: one epoch of BBC News' 4.5 million
+training bytes (35,462 windows of 128), 5 of tiny_shakespeare's 1 million. The run ends
+with the weights of its epoch with the lowest validation loss. ``--epochs``
+overrides the rule.
+
 Run it::
 
     python -m recipes.text_generation
@@ -55,6 +62,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import (
     check_command_line,
     fraction,
@@ -67,13 +75,16 @@ from mlrecipes.cli import (
 from mlrecipes.errors import UsageError
 from mlrecipes.generation import SAMPLERS
 
+# How long to train: about 555 optimizer steps (one epoch of the 4.5 million training bytes of BBC News at batch 64), 1 to 50 epochs.
+BUDGET = TrainingBudget(steps=555, min_epochs=1, max_epochs=50)
+
 
 def build_parser():
     """The command line: the shared flags plus this recipe's own."""
     parser = recipe_parser(
         "text_generation",
         "Train a small transformer language model on a text and generate text with it.",
-        epochs=1,
+        budget=BUDGET,
         batch_size=64,
         learning_rate=4e-3,
         data_dir_help="where tensorflow-datasets keeps (or downloads) tiny_shakespeare; default its own folder",
@@ -164,7 +175,8 @@ def main(argv=None):
     # Model: the causal transformer, trained on the cross-entropy of the next
     # byte (from logits), with Adam and a learning rate that warms up for the
     # first 5% of the steps and then decays along a half cosine.
-    steps = args.epochs * steps_per_epoch(train_examples, args.batch_size)
+    epochs = BUDGET.epochs(train_examples, args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(train_examples, args.batch_size)
     with run.strategy.scope():
         model = build_language_model(
             BYTE_VOCABULARY_SIZE, length,
@@ -181,7 +193,7 @@ def main(argv=None):
     model.summary(print_fn=lambda line, **_: print(line))
 
     # Train, then score the validation and test text in bits per character.
-    run.fit(model, train, validation, train_examples=train_examples)
+    run.fit(model, train, validation, train_examples=train_examples, epochs=epochs)
     test_metrics = run.evaluate(model, test)
     validation_metrics = model.evaluate(validation, return_dict=True, verbose=0)
     scores = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import error_line, recipe_parser
 from mlrecipes.errors import ArgumentValueError, DataError
 
@@ -52,11 +53,16 @@ def test_bad_flag_is_refused_before_tensorflow_loads(recipe):
 
 
 def test_each_default_is_shown_once():
-    parser = recipe_parser("demo", "A demo.", epochs=3, batch_size=64, learning_rate=0.01, data_dir_help="a folder")
+    budget = TrainingBudget(steps=500, min_epochs=2, max_epochs=30)
+    parser = recipe_parser(
+        "demo", "A demo.", budget=budget, batch_size=64, learning_rate=0.01, data_dir_help="a folder"
+    )
     parser.add_argument("--units", type=int, nargs="+", default=[256, 128], help="widths")
     parser.add_argument("--rate", type=float, default=0.0, help="a rate")
     text = " ".join(parser.format_help().split())
-    assert "(default: 3)" in text and "(default: 64)" in text and "(default: 256 128)" in text
+    assert "(default: 64)" in text and "(default: 256 128)" in text
+    # --epochs has no fixed default: its help states the budget rule, once.
+    assert text.count("(default: enough epochs for about 500 optimizer steps, at least 2 and at most 30;") == 1
     assert "(default: 0.0)" in text  # a zero default is still a default
     assert text.count("(default: 300)") == 1 and "(default 300)" not in text  # --worker-timeout
     assert "(default: False)" not in text and "(default: None)" not in text  # switches, unset flags

@@ -69,3 +69,20 @@ def test_bad_arguments(kwargs, argument, message):
     with pytest.raises(ArgumentValueError, match=message) as raised:
         build_mlp((28, 28), **kwargs)
     assert raised.value.argument == argument
+
+
+def test_batch_norm_and_standardized_inputs():
+    model = build_mlp((28, 28, 1), [256, 128], 10, batch_norm=True, input_mean=72.9, input_std=90.0)
+    # The normalized layers have no bias (the normalization's shift takes its place): the recipe's
+    # 236,298 weights, 768 of them the running means and variances.
+    assert model.count_params() == 784 * 256 + 4 * 256 + 256 * 128 + 4 * 128 + 128 * 10 + 10 == 236_298
+    momentums = [layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert momentums == [0.9, 0.9]
+    raw = np.full((1, 28, 28, 1), 72.9, np.float32)
+    standardized = model.get_layer("standardize")(keras.layers.Flatten()(raw))
+    np.testing.assert_allclose(np.asarray(standardized), 0.0, atol=1e-6)
+
+
+def test_rescaling_and_standardizing_are_not_both_accepted():
+    with pytest.raises(ArgumentValueError, match="input_scale"):
+        build_mlp((4,), [8], 3, input_scale=1 / 255, input_mean=0.5, input_std=0.2)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from mlrecipes.data import load_mnist
 from mlrecipes.data.idx import read_idx
 from recipes import fashion_mnist_cnn
 
@@ -55,8 +56,11 @@ def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_fo
     assert model.get_layer("dense_1").output.shape == (None, 128)
     assert model.count_params() == 422_314  # the figure the docstring gives
     assert model.get_layer("dropout").rate == fashion_mnist_cnn.build_parser().get_default("dropout")
-    # The standardization uses the constants the docstring states.
-    assert float(np.ravel(model.get_layer("standardize").mean)[0]) == pytest.approx(72.94)
+    # The standardization uses the mean and spread of the training pixels, as the docstring states.
+    data = load_mnist("fashion_mnist", data_dir=mnist_folder).quick()
+    pixels = np.concatenate([image.ravel() for image, _ in data.train.as_numpy_iterator()]).astype(np.float64)
+    assert float(np.ravel(model.get_layer("standardize").mean)[0]) == pytest.approx(pixels.mean(), rel=1e-5)
+    assert float(np.ravel(model.get_layer("standardize").variance)[0]) == pytest.approx(pixels.var(), rel=1e-5)
     # The saved model takes raw uint8 pixels and reproduces the reported figures.
     images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")[..., None]
     labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")

@@ -15,6 +15,7 @@ from mlrecipes.regression.model import (
     fitted_line,
 )
 from mlrecipes.regression.tables import CATEGORICAL, NUMERIC, Feature, embedded_table, regression_data
+from recipes import linear_regression
 from recipes.linear_regression import build_parser
 
 DEFAULTS = build_parser().parse_args([])
@@ -27,8 +28,9 @@ def design(data):
     return encoder, np.asarray(encoder.predict(data.columns, verbose=0), dtype=np.float64)
 
 
-def train_by_gradient_descent(x, y, *, epochs=DEFAULTS.epochs, learning_rate=DEFAULTS.learning_rate):
-    """Full-batch SGD with the recipe's default settings."""
+def train_by_gradient_descent(x, y, *, epochs=None, learning_rate=DEFAULTS.learning_rate):
+    """Full-batch SGD with the recipe's default settings (its budget's epochs for these rows)."""
+    epochs = epochs or linear_regression.BUDGET.epochs(len(y), DEFAULTS.batch_size)
     keras.utils.set_random_seed(0)
     model = build_linear_regression(x)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mean_squared_error")

@@ -20,6 +20,7 @@ _EXPORTS = {
     "load_text_folder": "text_folder",
     "load_tiny_shakespeare": "text_corpus",
     "make_pipeline": "pipeline",
+    "pixel_statistics": "statistics",
     "read_idx": "idx",
     "read_pair_splits": "sentence_pairs",
     "read_text_corpus": "text_corpus",

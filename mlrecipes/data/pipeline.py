@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
+
+from mlrecipes.budget import steps_per_epoch
+
+__all__ = ["make_pipeline", "steps_per_epoch"]
 
 
 def make_pipeline(
@@ -54,17 +57,3 @@ def make_pipeline(
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
-
-
-def steps_per_epoch(examples: int, batch_size: int, *, drop_remainder: bool = False) -> int:
-    """Batches in one pass over ``examples`` examples.
-
-    Args:
-        examples: Examples in the split.
-        batch_size: Global batch size.
-        drop_remainder: Whether a last, smaller batch is dropped.
-
-    Returns:
-        ``ceil(examples / batch_size)``, or ``floor`` when the remainder is dropped.
-    """
-    return examples // batch_size if drop_remainder else math.ceil(examples / batch_size)

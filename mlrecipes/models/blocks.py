@@ -1,7 +1,7 @@
 """Building blocks that several model builders share.
 
-- Image models (`mlrecipes.models.cnn`, `mlrecipes.models.resnet`): the
-  input-shape check, the standardizing input layer and the classifier head.
+- Image models (`mlrecipes.models.mlp`, `mlrecipes.models.cnn`, `mlrecipes.models.resnet`): the
+  input-shape check, the standardizing input layer, batch normalization and the classifier head.
 - Transformer models (`mlrecipes.models.language_model`,
   `mlrecipes.models.seq2seq`): the size checks.
 """
@@ -13,6 +13,39 @@ from collections.abc import Sequence
 import keras
 
 from mlrecipes.errors import ArgumentValueError
+
+BATCH_NORM_MOMENTUM = 0.9
+"""How much of its running mean and variance a batch-normalization layer keeps at each step.
+
+At test time batch normalization uses running averages of the batch
+statistics, ``running = momentum * running + (1 - momentum) * batch``. With
+Keras' default momentum of 0.99, the averages still hold ``0.99**t`` of their
+starting values (mean 0, variance 1) after ``t`` steps: half after 70 steps,
+5% after 300. A run of a few hundred steps, which is what a small data set
+gives, then tests with statistics that describe no real batch, and its test
+accuracy can fall to chance while its training accuracy is fine. With 0.9 the
+starting values are gone (below 0.1%) after 70 steps, and the averages follow
+the last ~10 batches, which on a long run describe the final weights better too.
+"""
+
+
+def batch_normalization(name: str) -> keras.layers.BatchNormalization:
+    """A batch-normalization layer whose running statistics settle within a few dozen steps.
+
+    It is ``synchronized``: under a ``tf.distribute`` strategy with several
+    replicas, the batch statistics are those of the global batch, all-reduced
+    across replicas, rather than each replica's share of it. Every replica and
+    every worker then normalizes alike and keeps the same running averages, so
+    a run on several devices trains the model a single device would; on one
+    device it changes nothing.
+
+    Args:
+        name: The layer's name.
+
+    Returns:
+        ``keras.layers.BatchNormalization`` with `BATCH_NORM_MOMENTUM`.
+    """
+    return keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, synchronized=True, name=name)
 
 
 def image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:

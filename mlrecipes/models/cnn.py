@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import keras
 
 from mlrecipes.errors import ArgumentValueError
-from mlrecipes.models.blocks import classifier_head, image_shape, normalization_layer
+from mlrecipes.models.blocks import batch_normalization, classifier_head, image_shape, normalization_layer
 
 HEADS = ("flatten", "average", "max")
 PADDINGS = ("same", "valid")
@@ -130,7 +130,7 @@ def build_cnn(
             if conv == 1:
                 x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
             if batch_norm:
-                x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+                x = batch_normalization(f"{prefix}_bn")(x)
             x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
     if head == "flatten":
         x = keras.layers.Flatten(name="flatten")(x)
@@ -143,7 +143,7 @@ def build_cnn(
             x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
         x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"dense_{index}")(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"dense_{index}_bn")(x)
+            x = batch_normalization(f"dense_{index}_bn")(x)
         x = keras.layers.ReLU(name=f"dense_{index}_relu")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
