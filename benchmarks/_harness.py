@@ -445,6 +445,9 @@ def training_subsets(
     Returns:
         ``(label, folder)`` per size, in order, the label such as ``"1,000 training images"``.
     """
+    from mlrecipes.tf_logs import hide_tensorflow_logs
+
+    hide_tensorflow_logs()  # writing the parts imports TensorFlow in this process
     from mlrecipes.testing.idx_files import write_idx_subset
 
     folders = []

