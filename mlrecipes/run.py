@@ -528,6 +528,7 @@ class RecipeRun:
             "replicas": self.replicas,
             "precision_policy": self.precision_policy,
             "weights_sha256": weights_fingerprint(model),
+            "parameters": int(model.count_params()),
             **extra,
             "config": config,
             "versions": software_versions(),

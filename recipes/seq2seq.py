@@ -1,4 +1,4 @@
-r"""Translate sentences with an encoder–decoder transformer (sequence to sequence).
+r"""Translate sentences with an encoder–decoder transformer or LSTM (sequence to sequence).
 
 **Task.** Map a source sentence $x$ to a target sentence $y$. The default
 data is tensorflow-datasets' ``ted_hrlr_translate/pt_to_en`` (TED talks,
@@ -19,7 +19,11 @@ masked everywhere. The model factorizes
 
 $$p(y \mid x) = \prod_{i=1}^{T} p(y_i \mid y_1, \dots, y_{i-1}, x),$$
 
-with $y_T$ the end token.
+with $y_T$ the end token. ``--architecture lstm`` replaces both stacks with
+recurrent networks (see the [Recurrent networks](../concepts/recurrent-networks.md)
+page): an encoder LSTM reads the source and its final state $(h, c)$ starts a
+decoder LSTM, which reads the target so far one token at a time; it learns
+keras.io's addition task (``"535+61"`` to ``"596"``; ``benchmarks/addition_rnn.py``).
 
 **Training: teacher forcing.** The decoder's input is the *true* target
 shifted right behind the start token, $(\text{STX}, y_1, \dots, y_{T-1})$,
@@ -52,6 +56,7 @@ Run it::
     python -m recipes.seq2seq
     python -m recipes.seq2seq --data-file por.txt
     python -m recipes.seq2seq --translate "Obrigado." --model-dir runs/seq2seq
+    python -m recipes.seq2seq --architecture lstm --data-file sums.tsv   # see benchmarks/addition_rnn.py
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, posit
 from mlrecipes.errors import UsageError
 
 MAX_AUTOMATIC_LENGTH = 128
+ARCHITECTURES = ("transformer", "lstm")
 
 
 # How long to train: about 1,000 optimizer steps (4 epochs of 16,000 pairs at batch 64), 4 to 40 epochs.
@@ -73,7 +79,7 @@ def build_parser():
     """The command line: the shared flags plus this recipe's own."""
     parser = recipe_parser(
         "seq2seq",
-        "Train an encoder-decoder transformer on sentence pairs and translate with it.",
+        "Train an encoder-decoder transformer or LSTM on sentence pairs and translate with it.",
         budget=BUDGET,
         batch_size=64,
         learning_rate=1e-3,
@@ -94,10 +100,21 @@ def build_parser():
         help=f"decoder positions (target bytes + 1); default: the longest training target + 1, "
         f"at most {MAX_AUTOMATIC_LENGTH}",
     )  # fmt: skip
+    recipe.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        default="transformer",
+        help="encoder-decoder transformer, or LSTM encoder and decoder",
+    )
     recipe.add_argument("--width", type=positive_int, default=128, help="size of the token vectors")
-    recipe.add_argument("--heads", type=positive_int, default=4, help="attention heads per block")
-    recipe.add_argument("--encoder-depth", type=positive_int, default=2, help="transformer encoder blocks")
-    recipe.add_argument("--decoder-depth", type=positive_int, default=2, help="transformer decoder blocks")
+    recipe.add_argument("--heads", type=positive_int, default=4, help="attention heads per block (transformer)")
+    recipe.add_argument(
+        "--encoder-depth", type=positive_int, default=2, help="transformer encoder blocks (transformer)"
+    )
+    recipe.add_argument(
+        "--decoder-depth", type=positive_int, default=2, help="transformer decoder blocks (transformer)"
+    )
+    recipe.add_argument("--units", type=positive_int, default=128, help="LSTM state size (lstm)")
     recipe.add_argument("--dropout", type=fraction, default=0.1, help="dropout rate inside each block")
     recipe.add_argument("--examples", type=positive_int, default=20, help="test translations to write to examples.txt")
     translation = parser.add_argument_group("translation with a trained model")
@@ -127,6 +144,7 @@ from mlrecipes.data.sentence_pairs import (
 )
 from mlrecipes.data.text_corpus import BYTE_VOCABULARY_SIZE
 from mlrecipes.generation import decode_sequences, detokenize
+from mlrecipes.models.recurrent_seq2seq import build_recurrent_seq2seq
 from mlrecipes.models.seq2seq import build_seq2seq
 from mlrecipes.outputs import write_text
 from mlrecipes.run import RecipeRun
@@ -192,11 +210,17 @@ def main(argv=None):
     epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
     steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
     with run.strategy.scope():
-        model = build_seq2seq(
-            BYTE_VOCABULARY_SIZE, BYTE_VOCABULARY_SIZE, source_length, target_length,
-            width=args.width, num_heads=args.heads, encoder_depth=args.encoder_depth,
-            decoder_depth=args.decoder_depth, dropout=args.dropout,
-        )  # fmt: skip
+        if args.architecture == "transformer":
+            model = build_seq2seq(
+                BYTE_VOCABULARY_SIZE, BYTE_VOCABULARY_SIZE, source_length, target_length,
+                width=args.width, num_heads=args.heads, encoder_depth=args.encoder_depth,
+                decoder_depth=args.decoder_depth, dropout=args.dropout,
+            )  # fmt: skip
+        else:
+            model = build_recurrent_seq2seq(
+                BYTE_VOCABULARY_SIZE, BYTE_VOCABULARY_SIZE, source_length, target_length,
+                width=args.width, units=args.units, dropout=args.dropout, name="lstm_seq2seq",
+            )  # fmt: skip
         schedule = warmup_cosine(args.learning_rate, steps, steps // 20)
         model.compile(
             optimizer=keras.optimizers.Adam(schedule),

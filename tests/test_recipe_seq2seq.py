@@ -61,3 +61,20 @@ def test_ted_portuguese_english_is_the_default(tmp_path, network):
         assert exit_status(["--output-dir", str(output), *TINY, "--source-length", "16", "--target-length", "8"]) == 0
     metrics = read_metrics(output)
     assert metrics["dataset"] == "ted_hrlr_translate/pt_to_en" and metrics["data_source"] == "tensorflow-datasets"
+
+
+def test_the_lstm_architecture_trains_and_translates(tmp_path, capsys):
+    from mlrecipes.testing import addition_pairs
+
+    pairs = write_pairs(tmp_path / "sums.tsv", addition_pairs(300, seed=2))
+    output = tmp_path / "run"
+    flags = ["--architecture", "lstm", "--width", "8", "--units", "16", "--batch-size", "32", "--examples", "2"]
+    assert exit_status(["--data-file", str(pairs), "--output-dir", str(output), "--quick", *flags]) == 0
+    metrics = read_metrics(output)
+    assert metrics["config"]["architecture"] == "lstm" and metrics["pairs"]["test"] == 30
+    assert metrics["source_length"] == 7 and metrics["target_length"] == 5  # "999+999", "1998" + end
+    assert 0.0 <= metrics["test_exact_match"] <= 1.0
+    capsys.readouterr()
+    assert exit_status(["--translate", "12+30", "--model-dir", str(output)]) == 0
+    answer = capsys.readouterr().out.rstrip("\n").split("\n")[-1]  # after one short epoch it may be empty
+    assert len(answer) <= 4

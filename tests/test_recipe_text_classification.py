@@ -226,3 +226,18 @@ def test_classes_without_a_data_folder_is_refused(tmp_path, capsys):
     output = tmp_path / "run"
     assert exit_status(["--classes", "neg", "pos", "--output-dir", str(output)]) == 2
     assert_one_line_error(capsys, "--classes picks class folders of --data-dir", nothing_at=output)
+
+
+@pytest.mark.parametrize("architecture", ["lstm", "gru"])
+def test_recurrent_architectures_train_and_save_a_model_that_takes_strings(tmp_path, architecture):
+    corpus = write_corpus(tmp_path / "corpus", {"business": 20, "sport": 20, "tech": 20})
+    output = tmp_path / "run"
+    flags = ["--architecture", architecture, "--width", "8", "--units", "8", "--sequence-length", "24"]
+    assert exit_status(["--data-dir", str(corpus), "--output-dir", str(output), "--quick", *flags]) == 0
+    metrics = read_metrics(output)
+    assert metrics["config"]["architecture"] == architecture and metrics["config"]["bidirectional"] is True
+    model = keras.saving.load_model(output / "model.keras")
+    assert f'"name": "bidirectional_{architecture}"' in model.to_json()
+    probabilities = model.predict(tf.constant(["shares and profit at the bank", "the striker scored"]), verbose=0)
+    assert probabilities.shape == (2, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

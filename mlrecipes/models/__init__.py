@@ -16,6 +16,8 @@ _EXPORTS = {
     "build_cnn": "cnn",
     "build_language_model": "language_model",
     "build_mlp": "mlp",
+    "build_recurrent_classifier": "recurrent_classifier",
+    "build_recurrent_seq2seq": "recurrent_seq2seq",
     "build_resnet": "resnet",
     "build_seq2seq": "seq2seq",
     "build_transformer_classifier": "transformer_classifier",
