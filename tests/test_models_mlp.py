@@ -86,3 +86,20 @@ def test_batch_norm_and_standardized_inputs():
 def test_rescaling_and_standardizing_are_not_both_accepted():
     with pytest.raises(ArgumentValueError, match="input_scale"):
         build_mlp((4,), [8], 3, input_scale=1 / 255, input_mean=0.5, input_std=0.2)
+
+
+def test_batch_norm_running_mean_keeps_momentum_to_the_power_t_of_its_start():
+    # docs/guides/training-length.md: after t steps the running mean holds m**t of its start (0),
+    # so it is (1 - m**t) of the batches' mean: half-way after 70 steps at Keras' 0.99, all but
+    # 0.1% at this package's 0.9.
+    from mlrecipes.models.blocks import BATCH_NORM_MOMENTUM, batch_normalization
+
+    batch = np.full((16, 3), 5.0, np.float32)
+    for momentum, steps in ((0.99, 70), (BATCH_NORM_MOMENTUM, 70)):
+        layer = keras.layers.BatchNormalization(momentum=momentum)
+        for _ in range(steps):
+            layer(batch, training=True)
+        expected = 5.0 * (1 - momentum**steps)
+        np.testing.assert_allclose(np.asarray(layer.moving_mean), expected, rtol=1e-4)
+    assert 0.99**70 > 0.49 and BATCH_NORM_MOMENTUM**70 < 0.001
+    assert batch_normalization("bn").synchronized

@@ -4,8 +4,8 @@ The floors come from the classic networks on the same seeded, stratified 1,000
 images (and the full 10,000-image test set), measured with the benchmarks
 (``python benchmarks/mnist_mlp_vs_tutorial.py``,
 ``python benchmarks/fashion_mnist_cnn_vs_convnet.py``): the 784-64-64-10
-tutorial network reaches 0.767-0.770 over seeds 0-2, the keras.io simple
-convnet about 0.78. Before the training budget, mnist_mlp's fixed 6 epochs gave
+tutorial network reaches 0.761-0.770 over seeds 0-4, the keras.io simple
+convnet 0.753-0.760 over seeds 0-2. Before the training budget, mnist_mlp's fixed 6 epochs gave
 12 optimizer steps here and about 0.71, and fashion_mnist_cnn's 7 epochs 56
 steps and about 0.68.
 """
@@ -35,7 +35,7 @@ def test_the_mlp_beats_the_tutorial_network_on_1000_images(thousand_images, tmp_
     assert runner(mnist_mlp.main)(argv) == 0
     metrics = read_metrics(output)
     assert metrics["epochs"] == 20 and metrics["optimizer_steps"] == 40  # the budget's cap, not 7 epochs
-    assert metrics["test_accuracy"] >= 0.78  # the tutorial network: 0.767-0.770
+    assert metrics["test_accuracy"] >= 0.78  # the tutorial network: 0.761-0.770
 
 
 def test_the_cnn_learns_from_1000_images_and_tests_like_it_validates(thousand_images, tmp_path):
