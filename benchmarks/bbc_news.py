@@ -95,7 +95,14 @@ def main() -> int:
         "--output-dir",
         type=Path,
         default=None,
-        help="keep each recipe run in OUTPUT_DIR/seed-N (default: discard them)",
+        help="keep each recipe run in OUTPUT_DIR/ARCHITECTURE/seed-N (default: discard them)",
+    )
+    parser.add_argument(
+        "--architectures",
+        nargs="+",
+        choices=sorted(ARCHITECTURES),
+        default=["transformer", "lstm"],
+        help="the recipe's networks to run (the targets judge the default transformer)",
     )
     args, recipe_flags = parser.parse_known_args()
     try:
