@@ -87,7 +87,7 @@ estimates are young), then falls to 0 along a half cosine.
 **Training length.** About 5,632 optimizer steps: the epochs are
 $\lceil 5632 / \lceil n / B \rceil \rceil$ for $n$ training texts and batch
 size $B$, at least 1 and at most 8: 8 epochs on IMDB's 22,500 training
-reviews and on smaller sets (on the 1,601 BBC News training articles, 12
+reviews and on smaller sets (on the 1,602 BBC News training articles, 12
 epochs did no better than 8). The run ends with the weights of its epoch with
 the best validation accuracy. ``--epochs`` overrides the rule.
 
