@@ -21,16 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mlrecipes.errors import ArgumentValueError
-from mlrecipes.outputs import write_with
-from mlrecipes.plots import DPI
-
-
-def _save(figure: plt.Figure, path: str | Path) -> Path:
-    try:
-        figure.tight_layout()
-        return write_with(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
-    finally:
-        plt.close(figure)
+from mlrecipes.plots import save_figure
 
 
 def _displayable(images: np.ndarray, argument: str = "images") -> np.ndarray:
@@ -92,7 +83,7 @@ def image_grid(images: np.ndarray, path: str | Path, *, columns: int = 8, title:
     axis.axis("off")
     if title:
         axis.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def reconstructions(
@@ -133,7 +124,7 @@ def reconstructions(
             axis.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     if title:
         figure.suptitle(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def latent_scatter(
@@ -172,7 +163,7 @@ def latent_scatter(
     axis.legend(markerscale=4, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     if title:
         axis.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def latent_plane(images: np.ndarray, axis_values: Sequence[float], path: str | Path, *, title: str = "") -> Path:
@@ -210,4 +201,4 @@ def latent_plane(images: np.ndarray, axis_values: Sequence[float], path: str | P
     axis.set_ylabel("$z_2$")
     if title:
         axis.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)

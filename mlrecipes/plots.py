@@ -21,7 +21,19 @@ from mlrecipes.outputs import write_with
 DPI = 110
 
 
-def _save(figure: plt.Figure, path: str | Path) -> Path:
+def save_figure(figure: plt.Figure, path: str | Path) -> Path:
+    """Lay a figure out, write it as a PNG atomically and close it.
+
+    Every figure module (this one, `mlrecipes.generative_plots`,
+    `mlrecipes.regression.plots`) saves through this function.
+
+    Args:
+        figure: The figure to save.
+        path: The PNG to write.
+
+    Returns:
+        ``path``.
+    """
     try:
         figure.tight_layout()
         return write_with(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
@@ -60,7 +72,7 @@ def learning_curves(history: Mapping[str, Sequence[float]], path: str | Path, *,
             axis.set_xticks(epochs)
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def prediction_grid(
@@ -116,7 +128,7 @@ def prediction_grid(
             axis.set_yticks([])
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def confusion_matrix(
@@ -166,4 +178,4 @@ def confusion_matrix(
                     color="white" if shares[i, j] > 0.5 else "black",
                 )
     axis.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)

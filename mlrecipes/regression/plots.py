@@ -17,19 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mlrecipes.outputs import write_with
-from mlrecipes.plots import DPI
+from mlrecipes.plots import save_figure
 
 SPLIT_COLOURS = {"train": "tab:blue", "test": "tab:orange"}
 LINE_STYLES = ("-", "--", ":", "-.")
-
-
-def _save(figure: plt.Figure, path: str | Path) -> Path:
-    try:
-        figure.tight_layout()
-        return write_with(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
-    finally:
-        plt.close(figure)
 
 
 def _split_colour(split: str) -> str:
@@ -79,7 +70,7 @@ def fitted_line(
     axis.legend(fontsize=8)
     if title:
         axis.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def predicted_vs_actual(
@@ -111,7 +102,7 @@ def predicted_vs_actual(
     axis.legend(fontsize=8)
     if title:
         axis.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def loss_curve(
@@ -168,7 +159,7 @@ def loss_curve(
     right.grid(alpha=0.3, which="both")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def residuals(
@@ -206,4 +197,4 @@ def residuals(
     right.legend(fontsize=8)
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
