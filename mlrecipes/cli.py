@@ -112,6 +112,16 @@ def fraction(text: str) -> float:
     return value
 
 
+def count_or_share(text: str) -> int | float:
+    """Parse a whole number of 1 or more, or a share between 0 and 1, such as ``10`` or ``0.25`` (argparse ``type``)."""
+    value = _number(text, float, "number")
+    if value >= 1 and value.is_integer():
+        return int(value)
+    if 0 < value < 1:
+        return value
+    raise argparse.ArgumentTypeError(f"{text!r} must be a whole number (1, 2, ...) or a share between 0 and 1")
+
+
 def recipe_parser(
     name: str,
     description: str,

@@ -13,6 +13,8 @@ from mlrecipes.lazy import lazy_attributes
 # Public name -> the module that defines it.
 _EXPORTS = {
     "VariationalAutoencoder": "vae",
+    "build_bert_masked_lm": "bert",
+    "build_finetuning_classifier": "finetuning",
     "build_cnn": "cnn",
     "build_language_model": "language_model",
     "build_mlp": "mlp",
