@@ -17,11 +17,19 @@ RECIPES = {
     "text_generation": (35_462, 64),  # 128-byte windows of BBC News, its benchmark corpus
     "seq2seq": (16_000, 64),  # the benchmark's 20,000 date pairs
     "linear_regression": (546, 4096),
+    "masked_lm_pretraining": (8_068, 16),  # 126-token rows of the BBC News training articles, its benchmark
 }
 
 
 def budget_of(recipe: str) -> TrainingBudget:
     return importlib.import_module(f"recipes.{recipe}").BUDGET
+
+
+@pytest.mark.parametrize(("labelled", "epochs"), [(50, 100), (250, 63), (1602, 10)])
+def test_fine_tuning_gets_enough_steps_from_ten_labels_per_class_to_all(labelled, epochs):
+    budget = importlib.import_module("recipes.text_classification").FINETUNE_BUDGET
+    assert budget.epochs(labelled, 32) == epochs  # 10 and 50 labels per class of 5 classes, all of BBC News
+    assert budget.epochs(labelled, 32) * steps_per_epoch(labelled, 32) >= 200
 
 
 def test_steps_per_epoch_counts_the_last_partial_batch():
