@@ -144,3 +144,43 @@ def test_bad_pretraining_input(flags, message, tmp_path, capsys):
     output = tmp_path / "run"
     assert pretrain([*flags, "--output-dir", str(output), "--quick"]) == 2
     assert_one_line_error(capsys, message.format(**names), nothing_at=output)
+
+
+def test_imdb_unlabelled_reviews_from_mocked_tensorflow_datasets(tmp_path, network):
+    import tensorflow_datasets as tfds
+
+    output = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=60):
+        assert pretrain(["--output-dir", str(output), "--quick", *TINY_ENCODER]) == 0
+    metrics = read_metrics(output)
+    assert metrics["dataset"] == "imdb_reviews" and metrics["data_source"] == "tensorflow-datasets"
+    assert sum(metrics["documents"].values()) == 60
+
+
+def test_offline_without_imdb_is_one_clear_line(tmp_path, capsys):
+    output = tmp_path / "run"
+    assert pretrain(["--output-dir", str(output)]) == 2
+    assert_one_line_error(capsys, "imdb_reviews", "--data-dir", "--data-file", nothing_at=output)
+
+
+def test_an_interrupted_pretraining_resumes_and_still_writes_its_preset(monkeypatch, tmp_path, capsys):
+    import mlrecipes.run
+
+    class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt  # what Ctrl-C does mid-run
+
+    documents = write_documents(tmp_path / "documents", count=60)
+    argv = ["--data-dir", str(documents), "--output-dir", str(tmp_path / "run"), "--epochs", "2", *TINY_ENCODER]
+    original = mlrecipes.run.standard_callbacks
+    monkeypatch.setattr(
+        mlrecipes.run, "standard_callbacks", lambda *a, **k: [*original(*a, **k), InterruptAfterFirstEpoch()]
+    )
+    assert pretrain(argv) == 130
+    assert not (tmp_path / "run" / "preset").exists()  # nothing final written
+    monkeypatch.setattr(mlrecipes.run, "standard_callbacks", original)
+    capsys.readouterr()
+    assert pretrain(argv) == 0
+    assert "resuming an interrupted run after epoch 1 of 2" in capsys.readouterr().out
+    metrics = assert_finished_run(tmp_path / "run", "preset/config.json")
+    assert metrics["resumed_from_epoch"] == 1 and len(metrics["history"]["loss"]) == 2
