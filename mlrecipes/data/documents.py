@@ -2,18 +2,18 @@
 
 A pretraining corpus is a list of documents (strings). Three sources:
 
-- :func:`load_imdb_unlabelled`: the 50,000 unlabelled reviews of IMDB
+- `load_imdb_unlabelled`: the 50,000 unlabelled reviews of IMDB
   (tensorflow-datasets ``imdb_reviews``, split ``unsupervised``), downloaded once;
-- :func:`read_document_folder`: every ``.txt`` file under a folder, recursively
+- `read_document_folder`: every ``.txt`` file under a folder, recursively
   (hidden files and folders skipped), one document per file — the unpacked
   ``aclImdb/train/unsup`` folder, or a labelled corpus read without its labels;
-- :func:`read_document_file`: one UTF-8 file, cut into documents at blank
+- `read_document_file`: one UTF-8 file, cut into documents at blank
   lines (or, when it has none, one document per line).
 
-:func:`split_documents` then holds out a seeded random share of the documents
+`split_documents` then holds out a seeded random share of the documents
 for validation and for testing, so no held-out sentence is also trained on.
 Bad files in a folder (empty, binary, not UTF-8, unreadable) are skipped and
-counted in one warning line, as :mod:`mlrecipes.data.text_folder` does.
+counted in one warning line, as `mlrecipes.data.text_folder` does.
 """
 
 from __future__ import annotations

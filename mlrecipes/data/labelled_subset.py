@@ -1,6 +1,6 @@
 """Train on part of the labels: a seeded, stratified subset of the labelled texts, for transfer-learning experiments.
 
-Pretraining pays off when labels are scarce; :func:`keep_labels_per_class`
+Pretraining pays off when labels are scarce; `keep_labels_per_class`
 makes them scarce on purpose. From the training and validation examples
 together it draws, for each class, either a fixed number of examples or a
 share of the class, at random with a seed, then holds out

@@ -41,7 +41,7 @@ def build_bert_masked_lm(
 
     Returns:
         The uncompiled ``BertMaskedLM`` (without a preprocessor: it takes the
-        dictionaries of :func:`mlrecipes.text.masked_lm.masked_lm_batch`); its
+        dictionaries of `mlrecipes.text.masked_lm.masked_lm_batch`); its
         encoder is ``.backbone``.
 
     Raises:

@@ -3,22 +3,17 @@
 A keras-hub *preset* is a folder (``config.json``, ``model.weights.h5``,
 ``tokenizer.json``, ``assets/``, ``metadata.json``) or the name of one that
 keras-hub downloads from Kaggle (``bert_tiny_en_uncased`` ...).
-:func:`write_preset` writes the encoder and tokenizer of a pretraining run as
-one, atomically; :func:`check_preset` refuses what is not one before any work;
-:func:`build_finetuning_classifier` loads one with
+`write_preset` writes the encoder and tokenizer of a pretraining run as
+one, atomically; `check_preset` refuses what is not one before any work;
+`build_finetuning_classifier` loads one with
 ``keras_hub.models.TextClassifier.from_preset`` and sets what trains:
 
-=========  ==================================================================
-``full``   every weight of the encoder and the new classification layer
-``lora``   rank-``r`` LoRA updates of each attention block's query and value
-           projections (and their biases, which Keras leaves trainable),
-           plus the pooling and classification layers; the encoder's other
-           weights stay frozen
-``frozen`` only the pooling and classification layers (feature extraction)
-``scratch`` every weight, but the encoder's are drawn afresh: the same
-           architecture and tokenizer without the pretraining, the control of
-           a transfer-learning experiment
-=========  ==================================================================
+| mode | what trains |
+|---|---|
+| ``full`` | every weight of the encoder and the new classification layer |
+| ``lora`` | rank-``r`` LoRA updates of each attention block's query and value projections (and their biases, which Keras leaves trainable), plus the pooling and classification layers; the encoder's other weights stay frozen |
+| ``frozen`` | only the pooling and classification layers (feature extraction) |
+| ``scratch`` | every weight, but the encoder's are drawn afresh: the same architecture and tokenizer without the pretraining, the control of a transfer-learning experiment |
 
 The pooling layer (``pooled_dense``: tanh of a dense layer over the ``[CLS]``
 vector) trains in every mode, because masked-language modelling never trains
@@ -103,7 +98,7 @@ def check_preset(preset: str) -> str:
     """Refuse a ``preset`` that is neither a keras-hub preset folder nor a preset name, without loading it.
 
     Args:
-        preset: A folder written by :func:`write_preset` (or any keras-hub
+        preset: A folder written by `write_preset` (or any keras-hub
             preset folder), a keras-hub preset name such as
             ``bert_tiny_en_uncased``, or a ``kaggle://`` / ``hf://`` handle.
 
@@ -170,7 +165,7 @@ def build_finetuning_classifier(
     attached: the model takes raw strings, and so does its saved file.
 
     Args:
-        preset: A preset folder or name (see :func:`check_preset`).
+        preset: A preset folder or name (see `check_preset`).
         num_classes: Number of classes (at least 2).
         sequence_length: Tokens per text, ``[CLS]`` and ``[SEP]`` included; at
             most the encoder's ``max_sequence_length``, which is the default.
@@ -185,7 +180,7 @@ def build_finetuning_classifier(
     Raises:
         ArgumentValueError: On an unknown ``finetune``, ``lora_rank`` below 1,
             fewer than 2 classes, a ``sequence_length`` longer than the
-            encoder's, or a preset that is not one (see :func:`check_preset`).
+            encoder's, or a preset that is not one (see `check_preset`).
         DataUnavailableError: When a preset name cannot be downloaded (offline).
     """
     if finetune not in FINETUNE_MODES:

@@ -1,9 +1,9 @@
 r"""Masked-language-model examples: documents to fixed-length token rows with masked positions.
 
 Pretraining reads every token of the corpus, not only the start of each
-document: :func:`token_chunks` tokenizes the documents and cuts each one into
+document: `token_chunks` tokenizes the documents and cuts each one into
 pieces of at most ``sequence_length - 2`` tokens (a final piece shorter than
-``min_tokens`` is dropped). :func:`masked_lm_batch` then frames each piece as
+``min_tokens`` is dropped). `masked_lm_batch` then frames each piece as
 ``[CLS] piece [SEP]``, pads it with ``[PAD]`` and lets keras-hub's
 ``MaskedLMMaskGenerator`` pick the positions to predict, BERT's rule: of the
 $n$ tokens of a row that are not ``[CLS]``, ``[SEP]`` or padding,
@@ -20,7 +20,7 @@ Training batches are masked afresh each time they are drawn (a new pattern in
 every epoch: "dynamic masking"); the validation and test batches are masked
 once and kept, so every epoch is judged on the same positions.
 
-:func:`unigram_cross_entropy` gives the floor every masked-language model must
+`unigram_cross_entropy` gives the floor every masked-language model must
 beat: predicting each hidden token from the token frequencies of the training
 text alone, $-\frac{1}{|S|} \sum_{i \in S} \log q(t_i)$, with add-one smoothed
 frequencies $q$.
@@ -107,7 +107,7 @@ def masked_lm_batch(
     Args:
         tokenizer: The tokenizer the pieces came from (for the special ids).
         sequence_length: Row length.
-        masker: From :func:`mask_generator`.
+        masker: From `mask_generator`.
 
     Returns:
         A function of a ragged batch of pieces, for ``tf.data.Dataset.map``:
@@ -145,8 +145,8 @@ def masked_once(
     so the held-out rows follow exactly the training rows' rule.
 
     Args:
-        pieces: From :func:`token_chunks`.
-        frame_and_mask: From :func:`masked_lm_batch`.
+        pieces: From `token_chunks`.
+        frame_and_mask: From `masked_lm_batch`.
         batch_size: Rows per batch of the returned data set.
 
     Returns:

@@ -4,14 +4,16 @@ WordPiece (used by BERT) splits a word it does not know into pieces it knows:
 with ``play``, ``##ing`` and ``##ed`` in the vocabulary, ``playing`` becomes
 ``play ##ing`` (``##`` marks a piece that continues a word), so a vocabulary of
 a few thousand pieces covers every word of the corpus and almost nothing maps
-to ``[UNK]``. :func:`learn_wordpiece_vocabulary` learns the pieces with
+to ``[UNK]``. `learn_wordpiece_vocabulary` learns the pieces with
 keras-hub's ``compute_word_piece_vocabulary`` (tensorflow-text's greedy
-learner) and :func:`bert_tokenizer` wraps them in a keras-hub
+learner) and `bert_tokenizer` wraps them in a keras-hub
 ``BertTokenizer``, which lower-cases, strips accents, splits off punctuation
 and then splits each word into the longest pieces of the vocabulary, left to
-right. Its first ids are the special tokens::
+right. Its first ids are the special tokens:
 
-    0 [PAD]   1 [UNK]   2 [CLS]   3 [SEP]   4 [MASK]   5, 6, ... the pieces
+```text
+0 [PAD]   1 [UNK]   2 [CLS]   3 [SEP]   4 [MASK]   5, 6, ... the pieces
+```
 
 The learner runs in Python and its time grows with the number of distinct
 words: 36 s for the 1,602 BBC News training articles on 2 CPU cores. A large
@@ -84,7 +86,7 @@ def bert_tokenizer(vocabulary: Sequence[str], *, lowercase: bool = True) -> kera
     """A keras-hub ``BertTokenizer`` over a learned vocabulary.
 
     Args:
-        vocabulary: A vocabulary from :func:`learn_wordpiece_vocabulary` (or
+        vocabulary: A vocabulary from `learn_wordpiece_vocabulary` (or
             any list starting with the special tokens).
         lowercase: Must match how the vocabulary was learned.
 
