@@ -11,7 +11,11 @@ process's wall time, against the targets: at least 99% exact match within 5
 minutes on 2 CPU cores. (keras.io's anchor: its LSTM reaches 99% validation
 accuracy after about 30 epochs of 45,000 questions.)
 
-    python benchmarks/addition_rnn.py [--output-dir runs/addition] [--recipe-args --epochs 12 ...]
+    python benchmarks/addition_rnn.py [--output-dir runs/addition] [--reverse-questions] [--recipe-args --epochs 12 ...]
+
+``--reverse-questions`` writes every question backwards (``"16+535"``), as
+keras.io's example does; the target is met that way with
+``--recipe-args --epochs 30 --learning-rate 5e-3 --batch-size 128 --dropout 0``.
 
 Exit status 1 if a target is missed.
 """
@@ -35,6 +39,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--output-dir", type=Path, default=None, help="the recipe's run folder (default: a temporary one)"
     )
+    parser.add_argument(
+        "--reverse-questions", action="store_true", help="write each question backwards, as keras.io's example does"
+    )
     parser.add_argument("--recipe-args", nargs=argparse.REMAINDER, default=[], help="extra flags for the recipe")
     args = parser.parse_args(argv)
 
@@ -42,7 +49,9 @@ def main(argv=None) -> int:
     from mlrecipes.testing import addition_pairs
 
     with tempfile.TemporaryDirectory() as folder:
-        pairs_file = write_pairs(Path(folder) / "sums.tsv", addition_pairs(args.pairs, seed=0))
+        pairs_file = write_pairs(
+            Path(folder) / "sums.tsv", addition_pairs(args.pairs, seed=0, reverse_questions=args.reverse_questions)
+        )
         recipe = Contender.recipe(
             "seq2seq --architecture lstm", "seq2seq", "--architecture", "lstm", "--data-file", str(pairs_file),
             *args.recipe_args,

@@ -88,3 +88,9 @@ def test_addition_pairs_are_distinct_correct_sums():
     assert {1, 2, 3} <= set(lengths)  # short numbers as common as long ones
     with pytest.raises(ValueError, match="count"):
         addition_pairs(100, digits=1)
+
+
+def test_reversed_questions_are_the_same_sums_written_backwards():
+    forwards, backwards = addition_pairs(300, seed=2), addition_pairs(300, seed=2, reverse_questions=True)
+    assert [(question[::-1], answer) for question, answer in forwards] == backwards
+    assert backwards != forwards

@@ -13,7 +13,7 @@ import random
 Pair = tuple[str, str]
 
 
-def addition_pairs(count: int, *, digits: int = 3, seed: int = 0) -> list[Pair]:
+def addition_pairs(count: int, *, digits: int = 3, seed: int = 0, reverse_questions: bool = False) -> list[Pair]:
     """``count`` different questions ``"a+b"`` with their answers ``"a+b"`` evaluated.
 
     Each number has 1 to ``digits`` digits (its length drawn first, then its
@@ -25,6 +25,9 @@ def addition_pairs(count: int, *, digits: int = 3, seed: int = 0) -> list[Pair]:
         count: How many pairs.
         digits: The most digits of each number.
         seed: Seed of the random draws.
+        reverse_questions: Write each question backwards (``"16+535"`` for
+            535+61), as keras.io's example does: the last digits, which the
+            answer starts from, are then the encoder's most recent input.
 
     Returns:
         The pairs ``(question, answer)``, such as ``("535+61", "596")``.
@@ -48,5 +51,6 @@ def addition_pairs(count: int, *, digits: int = 3, seed: int = 0) -> list[Pair]:
         if (min(a, b), max(a, b)) in seen:
             continue
         seen.add((min(a, b), max(a, b)))
-        pairs.append((f"{a}+{b}", str(a + b)))
+        question = f"{a}+{b}"
+        pairs.append((question[::-1] if reverse_questions else question, str(a + b)))
     return pairs
