@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from _harness import (
     ACCURACY,
+    LOGISTIC,
+    SVM,
     WALL_TIME,
     Column,
     Contender,
@@ -47,11 +48,11 @@ from _harness import (
     Verdicts,
     bbc_news_folder,
     print_summaries,
+    texts_and_labels,
+    tfidf_baselines,
 )
 
 TARGET_SECONDS = 300.0
-SVM = "TF-IDF 1-2-grams + LinearSVC"
-LOGISTIC = "TF-IDF 1-2-grams + logistic regression"
 RECIPE = "recipe (defaults: transformer)"
 ARCHITECTURES = {
     "transformer": (),
@@ -61,31 +62,11 @@ ARCHITECTURES = {
 
 
 def linear_baselines(folder: Path, seed: int) -> dict[str, Run]:
-    """Both baselines on the recipe's split for ``seed``: their test accuracy and time."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
+    """Both baselines on the recipe's split for ``seed``, trained on all its non-test texts."""
     from mlrecipes.data.text_folder import load_text_folder
 
     data = load_text_folder(folder, seed=seed)
-
-    def texts_and_labels(*splits):
-        pairs = [(text.decode("utf-8"), int(label)) for split in splits for text, label in split.as_numpy_iterator()]
-        return [text for text, _ in pairs], [label for _, label in pairs]
-
-    train_texts, train_labels = texts_and_labels(data.train, data.validation)
-    test_texts, test_labels = texts_and_labels(data.test)
-    runs = {}
-    for name, classifier in ((SVM, LinearSVC()), (LOGISTIC, LogisticRegression(C=10, max_iter=2000))):
-        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2), classifier)
-        started = time.perf_counter()
-        model.fit(train_texts, train_labels)
-        accuracy = float((model.predict(test_texts) == test_labels).mean())
-        seconds = time.perf_counter() - started
-        runs[name] = Run({"test_accuracy": accuracy, "train_texts": len(train_texts)}, seconds, seconds)
-    return runs
+    return tfidf_baselines(texts_and_labels(data.train, data.validation), texts_and_labels(data.test))
 
 
 def main() -> int:

@@ -41,10 +41,20 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _harness import ACCURACY, Contender, Run, Summary, Verdicts, bbc_news_folder
+from _harness import (
+    ACCURACY,
+    LOGISTIC,
+    SVM,
+    Contender,
+    Run,
+    Summary,
+    Verdicts,
+    bbc_news_folder,
+    texts_and_labels,
+    tfidf_baselines,
+)
 
 SPLIT_SEED = 42
 TEST_FRACTION = 0.2
@@ -56,8 +66,6 @@ METHODS = {
     "same encoder from scratch": ("--finetune", "scratch"),
 }
 FULL, LORA, SCRATCH = METHODS
-LOGISTIC = "TF-IDF 1-2-grams + logistic regression"
-SVM = "TF-IDF 1-2-grams + LinearSVC"
 
 
 def write_split(source: Path, destination: Path) -> tuple[int, int]:
@@ -76,11 +84,6 @@ def write_split(source: Path, destination: Path) -> tuple[int, int]:
 
 def linear_baselines(split: Path, labels_per_class: int | None, seed: int) -> dict[str, Run]:
     """TF-IDF + logistic regression and + LinearSVC on the labelled articles the recipe's run trains on."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
     from mlrecipes.data.labelled_subset import keep_labels_per_class
     from mlrecipes.data.text_folder import load_text_folder
 
@@ -88,23 +91,9 @@ def linear_baselines(split: Path, labels_per_class: int | None, seed: int) -> di
     data = load_text_folder(split, validation_fraction=0.0, seed=seed)
     if labels_per_class is not None:
         data = keep_labels_per_class(data, labels_per_class, validation_fraction=0.0, seed=seed)
-
-    def texts_and_labels(dataset):
-        pairs = [(text.decode("utf-8"), int(label)) for text, label in dataset.as_numpy_iterator()]
-        return [text for text, _ in pairs], [label for _, label in pairs]
-
-    train_texts, train_labels = texts_and_labels(data.train)
-    test_texts, test_labels = texts_and_labels(data.test)
-    runs = {}
-    for name, classifier in ((LOGISTIC, LogisticRegression(C=10, max_iter=5000)), (SVM, LinearSVC())):
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2 if len(train_texts) >= 100 else 1)
-        model = make_pipeline(vectorizer, classifier)
-        started = time.perf_counter()
-        model.fit(train_texts, train_labels)
-        accuracy = float((model.predict(test_texts) == test_labels).mean())
-        seconds = time.perf_counter() - started
-        runs[name] = Run({"test_accuracy": accuracy, "train_texts": len(train_texts)}, seconds, seconds)
-    return runs
+    train = texts_and_labels(data.train)
+    # Below 100 texts a word seen in two of them is already rare: keep every word.
+    return tfidf_baselines(train, texts_and_labels(data.test), min_df=2 if len(train[0]) >= 100 else 1, max_iter=5000)
 
 
 def draw(table: dict[str, dict[str, Summary]], sizes: list[str], path: Path) -> None:

@@ -128,8 +128,9 @@ def recipe_parser(
     *,
     budget: TrainingBudget,
     batch_size: int,
-    learning_rate: float,
+    learning_rate: float | None,
     data_dir_help: str,
+    learning_rate_help: str = "(peak) learning rate",
 ) -> argparse.ArgumentParser:
     """Build the parser that every recipe starts from.
 
@@ -139,8 +140,10 @@ def recipe_parser(
         description: One paragraph for ``--help``.
         budget: How long to train when ``--epochs`` is not given (shown in ``--help``).
         batch_size: Default global batch size.
-        learning_rate: Default (peak) learning rate.
+        learning_rate: Default (peak) learning rate; None when the recipe
+            chooses it later (say by model), which ``learning_rate_help`` then explains.
         data_dir_help: What ``--data-dir`` must hold for this recipe.
+        learning_rate_help: The help of ``--learning-rate``.
 
     Returns:
         A parser with the shared flags; the recipe adds its own flags to it.
@@ -163,7 +166,7 @@ def recipe_parser(
         default=batch_size,
         help="global batch size: the sum over all replicas (each replica gets batch-size / replicas)",
     )
-    group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help="(peak) learning rate")
+    group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help=learning_rate_help)
     group.add_argument("--seed", type=seed, default=42, help="seed for weights, shuffling and splits")
     group.add_argument(
         "--strategy",

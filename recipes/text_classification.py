@@ -167,16 +167,12 @@ def build_parser():
         "or classify texts with a trained one (--model-dir with --predict or --predict-file).",
         budget=BUDGET,
         batch_size=32,
-        learning_rate=DEFAULT_LEARNING_RATE,
+        learning_rate=None,
+        learning_rate_help=f"(peak) learning rate (default: {DEFAULT_LEARNING_RATE:g}; with --backbone, by --finetune: "
+        + ", ".join(f"{mode} {rate:g}" for mode, rate in FINETUNE_LEARNING_RATES.items())
+        + ")",
         data_dir_help="a folder of labelled texts to read instead of downloading IMDB: one sub-folder of "
         ".txt files per class (its name is the class name), either directly or inside train/ and test/",
-    )
-    learning_rate = next(action for action in parser._actions if action.dest == "learning_rate")
-    learning_rate.default = None
-    learning_rate.help = (
-        f"(peak) learning rate (default: {DEFAULT_LEARNING_RATE:g}; with --backbone, by --finetune: "
-        + ", ".join(f"{mode} {rate:g}" for mode, rate in FINETUNE_LEARNING_RATES.items())
-        + ")"
     )
     data = parser.add_argument_group("data")
     data.add_argument("--classes", nargs="+", metavar="NAME", help="the class folders to use (default: all)")

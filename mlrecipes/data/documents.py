@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlrecipes.data.text_folder import BAD_FILE_KINDS, TEXT_SUFFIX, SkippedFile, decode_text, report_skipped
+from mlrecipes.data.text_folder import TEXT_SUFFIX, SkippedFile, decode_text, report_skipped, skipped_summary
 from mlrecipes.data.tfds_source import load_tfds
 from mlrecipes.errors import ArgumentValueError, DataError
 
@@ -157,8 +157,7 @@ def read_document_folder(folder: str | Path, *, on_bad_file: str = "skip") -> tu
         else:
             skipped.append(SkippedFile(path, problem))
     if not documents:
-        counts = {kind: sum(1 for item in skipped if item.reason == kind) for kind in BAD_FILE_KINDS}
-        summary = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
+        summary = skipped_summary(skipped)
         raise ArgumentValueError("data_dir", folder, f"none of its {len(paths)} .txt files holds text ({summary})")
     report_skipped(folder, skipped)
     return documents, skipped

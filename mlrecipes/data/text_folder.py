@@ -245,12 +245,17 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return rng.permutation(np.concatenate(kept)), rng.permutation(np.concatenate(held_out))
 
 
+def skipped_summary(skipped: Sequence[SkippedFile]) -> str:
+    """The skipped files counted by reason, such as ``"2 empty, 1 not UTF-8"``."""
+    counts = {kind: sum(1 for item in skipped if item.reason == kind) for kind in BAD_FILE_KINDS}
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
+
+
 def report_skipped(folder: Path, skipped: Sequence[SkippedFile]) -> None:
     """Print one warning line on standard error that counts the skipped files."""
     if not skipped:
         return
-    counts = {kind: sum(1 for item in skipped if item.reason == kind) for kind in BAD_FILE_KINDS}
-    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
+    summary = skipped_summary(skipped)
     print(
         f"warning: {folder}: skipped {len(skipped)} bad {TEXT_SUFFIX} file(s) ({summary}), first {skipped[0].path}",
         file=sys.stderr,
