@@ -12,7 +12,13 @@ import tensorflow as tf
 from mlrecipes.compression.distillation import DistillationLoss, teacher_logits, with_teacher_logits
 from mlrecipes.compression.litert import LiteRTModel, export_litert
 from mlrecipes.compression.measure import agreement
-from mlrecipes.compression.pruning import MagnitudePruning, cubic_sparsity, magnitude_mask, sparsity
+from mlrecipes.compression.pruning import (
+    MagnitudePruning,
+    cubic_sparsity,
+    magnitude_mask,
+    magnitude_masks,
+    sparsity,
+)
 from mlrecipes.compression.quantization import inference_copy, quantizable_layers, quantized_copy
 from mlrecipes.compression.serving import export_for_serving
 from mlrecipes.errors import ArgumentValueError
@@ -66,6 +72,35 @@ def test_litert_int8_weights_follow_the_formula(tmp_path):
     assert np.all(np.abs(kernel.T - s[:, None] * (q - z[:, None])) <= s[:, None] / 2 + 1e-7)
 
 
+def test_litert_int8_inputs_use_the_scale_and_zero_point(tmp_path):
+    """A full-integer file with int8 inputs: its (s, z) are the asymmetric formula's, and q = round(x/s) + z."""
+    model = small_classifier()
+    sample = images(200)
+    a, b = float(sample.min()), float(sample.max())
+
+    def representative_dataset():
+        for example in sample:
+            yield [example[None]]
+
+    int8_io = tmp_path / "int8_io.tflite"
+    model.export(
+        str(int8_io), format="litert", verbose=False, optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=representative_dataset, inference_input_type=tf.int8,
+        target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+    )  # fmt: skip
+    with_int8_inputs = LiteRTModel(int8_io)
+    assert with_int8_inputs.input_dtype == np.int8
+    ((s, z),) = [detail["quantization"] for detail in with_int8_inputs.interpreter.get_input_details()]
+    assert s == pytest.approx((b - a) / 255, rel=1e-3) and z == -128 - round(a / s)
+    # LiteRTModel quantizes float inputs with the formula; the float-input file quantizes inside, with the
+    # same calibration: both must compute the same thing.
+    float_io = export_litert(
+        model, tmp_path / "float_io.tflite", quantization="int8", representative_inputs=lambda: [sample]
+    )
+    x = images(50, seed=7)
+    np.testing.assert_allclose(with_int8_inputs.predict(x), LiteRTModel(float_io).predict(x), atol=1e-6)
+
+
 def test_keras_quantization_covers_dense_layers_only_and_leaves_the_model_alone(tmp_path):
     model = small_classifier()
     assert [layer.name for layer in quantizable_layers(model, "int4")] == ["hidden", "logits"]
@@ -117,7 +152,7 @@ def test_magnitude_pruning_reaches_the_target_and_keeps_pruned_weights_at_zero()
     model = small_classifier()
     model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
     x, y = images(256), np.random.default_rng(0).integers(0, 4, 256)
-    pruning = MagnitudePruning(0.8, ramp_steps=8, frequency=2)
+    pruning = MagnitudePruning(0.8, ramp_steps=8, frequency=2, scope="layer")
     model.fit(x, y, batch_size=16, epochs=2, callbacks=[pruning], verbose=0)  # 32 steps, 24 with fixed masks
     assert sparsity(model) == pytest.approx(0.8, abs=0.01)
     for weight in (model.get_layer("conv").kernel, model.get_layer("hidden").kernel):
@@ -133,11 +168,25 @@ def gzipped_size_of(array: np.ndarray) -> int:
     return len(gzip.compress(array.astype(np.float32).tobytes(), 9))
 
 
+def test_global_pruning_takes_more_from_large_matrices():
+    model = small_classifier()
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(images(64), np.zeros(64), batch_size=16, epochs=1, callbacks=[MagnitudePruning(0.8, 2, 1)], verbose=0)
+    assert sparsity(model) == pytest.approx(0.8, abs=0.01)
+    conv, hidden = (np.mean(model.get_layer(name).kernel.numpy() == 0) for name in ("conv", "hidden"))
+    assert conv < 0.8 < hidden  # the 72 conv weights are larger than most of the 9,216 dense ones
+    weights = [np.array([[3.0, -0.5]]), np.array([[0.1], [2.0], [-0.2]])]
+    masks = magnitude_masks(weights, 0.6)  # one threshold: the 3 smallest of 5 go, wherever they are
+    assert [mask.tolist() for mask in masks] == [[[1, 0]], [[0], [1], [0]]]
+
+
 def test_pruning_refuses_impossible_settings():
     with pytest.raises(ArgumentValueError, match="`final_sparsity`"):
         MagnitudePruning(1.0, ramp_steps=10)
     with pytest.raises(ArgumentValueError, match="`ramp_steps`"):
         MagnitudePruning(0.5, ramp_steps=0)
+    with pytest.raises(ArgumentValueError, match="`scope`"):
+        MagnitudePruning(0.5, ramp_steps=10, scope="row")
 
 
 # --- distillation --------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 r"""Magnitude pruning: set the smallest weights to zero while fine-tuning.
 
 The maintained pruning library for Keras (tensorflow-model-optimization)
-needs Keras 2, so this module does it with a callback. Every weight matrix
-(kernels of `Dense`, `Conv2D`, `EinsumDense`, embedding tables) keeps its
-largest-magnitude entries; the rest are set to zero after every training
-step. The target sparsity is reached gradually, along the cubic schedule of
+needs Keras 2, so this module does it with a callback. The weight matrices
+(kernels of `Dense`, `Conv2D`, `EinsumDense`, embedding tables) keep their
+largest-magnitude entries, by one threshold for all of them (or per matrix);
+the rest are set to zero after every training step. The target sparsity is reached gradually, along the cubic schedule of
 Zhu and Gupta (2017),
 
 $$s_t = s_f \bigl(1 - (1 - t / T)^3\bigr), \qquad 0 \le t \le T,$$
@@ -85,11 +85,39 @@ def magnitude_mask(weight: np.ndarray, sparsity: float) -> np.ndarray:
     return mask.reshape(weight.shape)
 
 
+def magnitude_masks(weights: list[np.ndarray], sparsity: float, *, scope: str = "global") -> list[np.ndarray]:
+    """Masks that zero the smallest-magnitude entries of several weight matrices.
+
+    Args:
+        weights: The weight matrices.
+        sparsity: The share of entries to zero.
+        scope: `"global"`: one magnitude threshold for all the matrices
+            together, so a large, redundant matrix (a dense layer over
+            flattened features) loses more than a small one (the first
+            convolution's few filters); `"layer"`: `sparsity` of every
+            matrix on its own.
+
+    Returns:
+        One 0/1 mask per matrix, of its shape.
+
+    Raises:
+        ArgumentValueError: (argument `scope`) For another scope.
+    """
+    if scope == "layer":
+        return [magnitude_mask(weight, sparsity) for weight in weights]
+    if scope != "global":
+        raise ArgumentValueError("scope", scope, "must be 'global' or 'layer'")
+    flat = magnitude_mask(np.concatenate([np.abs(weight).ravel() for weight in weights]), sparsity)
+    ends = np.cumsum([weight.size for weight in weights])[:-1]
+    return [mask.reshape(weight.shape) for mask, weight in zip(np.split(flat, ends), weights)]
+
+
 class MagnitudePruning(keras.callbacks.Callback):
     """Prune a model's weight matrices to a target sparsity during `fit`.
 
-    Every `frequency` steps until `ramp_steps`, each matrix's mask is
-    recomputed from its current magnitudes at the schedule's sparsity; after
+    Every `frequency` steps until `ramp_steps`, the masks are recomputed from
+    the current magnitudes at the schedule's sparsity (see `magnitude_masks`
+    for `scope`); after
     every step the masks are applied, so a pruned weight that the optimizer
     moved is zero again. From `ramp_steps` on the masks are fixed and the
     remaining weights fine-tune around them.
@@ -99,9 +127,12 @@ class MagnitudePruning(keras.callbacks.Callback):
         ramp_steps: Optimizer steps over which sparsity rises to
             `final_sparsity` (typically two thirds of the fine-tuning run).
         frequency: Steps between mask updates while sparsity rises.
+        scope: `"global"` (one threshold for all matrices) or `"layer"`
+            (`final_sparsity` of each matrix).
 
     Raises:
-        ArgumentValueError: For a sparsity outside [0, 1) or a step count below 1.
+        ArgumentValueError: For a sparsity outside [0, 1), a step count below 1
+            or an unknown scope.
 
     Example:
         ```python
@@ -111,8 +142,10 @@ class MagnitudePruning(keras.callbacks.Callback):
         ```
     """
 
-    def __init__(self, final_sparsity: float, ramp_steps: int, frequency: int = 50):
+    def __init__(self, final_sparsity: float, ramp_steps: int, frequency: int = 50, scope: str = "global"):
         super().__init__()
+        if scope not in ("global", "layer"):
+            raise ArgumentValueError("scope", scope, "must be 'global' or 'layer'")
         if not 0.0 <= final_sparsity < 1.0:
             raise ArgumentValueError("final_sparsity", final_sparsity, "must be at least 0 and below 1")
         if ramp_steps < 1:
@@ -122,14 +155,14 @@ class MagnitudePruning(keras.callbacks.Callback):
         self.final_sparsity = final_sparsity
         self.ramp_steps = ramp_steps
         self.frequency = frequency
+        self.scope = scope
         self.step = 0
         self.masks: list[np.ndarray] = []
 
     def _update_masks(self) -> None:
         target = cubic_sparsity(self.step, self.ramp_steps, self.final_sparsity)
-        self.masks = [
-            magnitude_mask(keras.ops.convert_to_numpy(weight), target) for weight in prunable_weights(self.model)
-        ]
+        weights = [keras.ops.convert_to_numpy(weight) for weight in prunable_weights(self.model)]
+        self.masks = magnitude_masks(weights, target, scope=self.scope)
 
     def _apply_masks(self) -> None:
         for weight, mask in zip(prunable_weights(self.model), self.masks):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 
 from mlrecipes.plots import save_figure  # sets the Agg backend first
 
@@ -59,19 +60,26 @@ def accuracy_against_size(rows: Sequence[dict[str, Any]], path: str | Path, *, t
     Returns:
         `path`.
     """
-    figure, axis = plt.subplots(figsize=(7.5, 4.5))
-    for row in rows:
-        if row.get("gzipped_bytes") is None or row.get("test_accuracy") is None:
-            continue
-        size = row["gzipped_bytes"] / 1000
-        axis.scatter(size, row["test_accuracy"], s=28)
-        axis.annotate(
-            row["variant"], (size, row["test_accuracy"]), fontsize=7, xytext=(4, 3), textcoords="offset points"
+    figure, axis = plt.subplots(figsize=(9, 4.8))
+    markers = "osD^vP*Xhp<>"
+    shown = [row for row in rows if row.get("gzipped_bytes") is not None and row.get("test_accuracy") is not None]
+    for index, row in enumerate(shown):
+        axis.scatter(
+            row["gzipped_bytes"] / 1000,
+            row["test_accuracy"],
+            s=45,
+            marker=markers[index % len(markers)],
+            color=plt.cm.tab20(index % 20),
+            label=row["variant"],
         )
     axis.set_xscale("log")
+    axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axis.set_xlabel("file size after gzip (KB, log scale)")
     axis.set_ylabel("test accuracy")
     axis.grid(True, which="both", alpha=0.3)
+    axis.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     if title:
         axis.set_title(title)
     return save_figure(figure, path)
