@@ -1,12 +1,12 @@
 """The command line shared by every recipe.
 
-Every recipe builds its parser with :func:`recipe_parser`, so all recipes take
-the same flags (``--epochs``, ``--batch-size``, ``--strategy``, ...) and adds its
-own on top. :func:`run_recipe` wraps a recipe's ``main`` so that bad input
+Every recipe builds its parser with [`recipe_parser`][mlrecipes.cli.recipe_parser], so all recipes take
+the same flags (`--epochs`, `--batch-size`, `--strategy`, ...) and adds its
+own on top. [`run_recipe`][mlrecipes.cli.run_recipe] wraps a recipe's `main` so that bad input
 ends with a one-line message and exit status 2 instead of a traceback.
 
 This module, and everything it imports, loads without TensorFlow: a recipe
-parses its command line before importing TensorFlow, so ``--help`` and bad
+parses its command line before importing TensorFlow, so `--help` and bad
 flags are answered at once.
 """
 
@@ -37,7 +37,7 @@ QUICK_HELP = (
 class DefaultsOnceFormatter(argparse.HelpFormatter):
     """Help that states each flag's default once: appended unless the help already gives it.
 
-    Switches (``store_true``) and flags without a default show none.
+    Switches (`store_true`) and flags without a default show none.
     """
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -56,7 +56,7 @@ class DefaultsOnceFormatter(argparse.HelpFormatter):
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line and exit with status 2."""
+    """An `ArgumentParser` whose errors are one line and exit with status 2."""
 
     def error(self, message: str) -> NoReturn:  # noqa: D102 - argparse API
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -70,7 +70,7 @@ def _number(text: str, convert: Callable[[str], float], noun: str) -> float:
 
 
 def positive_int(text: str) -> int:
-    """Parse a strictly positive integer (argparse ``type``)."""
+    """Parse a strictly positive integer (argparse `type`)."""
     value = int(_number(text, int, "whole number"))
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number (1, 2, ...)")
@@ -78,7 +78,7 @@ def positive_int(text: str) -> int:
 
 
 def non_negative_int(text: str) -> int:
-    """Parse an integer that is zero or more (argparse ``type``)."""
+    """Parse an integer that is zero or more (argparse `type`)."""
     value = int(_number(text, int, "whole number"))
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
@@ -89,7 +89,7 @@ MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 
 
 def seed(text: str) -> int:
-    """Parse a random seed: a whole number from 0 to 2**32 - 1 (argparse ``type``)."""
+    """Parse a random seed: a whole number from 0 to 2**32 - 1 (argparse `type`)."""
     value = non_negative_int(text)
     if value > MAX_SEED:
         raise argparse.ArgumentTypeError(f"{text!r} must be at most {MAX_SEED} (2**32 - 1)")
@@ -97,7 +97,7 @@ def seed(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """Parse a strictly positive, finite number (argparse ``type``)."""
+    """Parse a strictly positive, finite number (argparse `type`)."""
     value = _number(text, float, "number")
     if not 0.0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
@@ -105,7 +105,7 @@ def positive_float(text: str) -> float:
 
 
 def fraction(text: str) -> float:
-    """Parse a number in [0, 1), such as a dropout rate (argparse ``type``)."""
+    """Parse a number in [0, 1), such as a dropout rate (argparse `type`)."""
     value = _number(text, float, "number")
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 and below 1")
@@ -113,7 +113,7 @@ def fraction(text: str) -> float:
 
 
 def count_or_share(text: str) -> int | float:
-    """Parse a whole number of 1 or more, or a share between 0 and 1, such as ``10`` or ``0.25`` (argparse ``type``)."""
+    """Parse a whole number of 1 or more, or a share between 0 and 1, such as `10` or `0.25` (argparse `type`)."""
     value = _number(text, float, "number")
     if value >= 1 and value.is_integer():
         return int(value)
@@ -135,15 +135,15 @@ def recipe_parser(
     """Build the parser that every recipe starts from.
 
     Args:
-        name: The recipe's module name, such as ``"mnist_mlp"``; it names the
-            program in messages and the default output folder ``runs/NAME``.
-        description: One paragraph for ``--help``.
-        budget: How long to train when ``--epochs`` is not given (shown in ``--help``).
+        name: The recipe's module name, such as `"mnist_mlp"`; it names the
+            program in messages and the default output folder `runs/NAME`.
+        description: One paragraph for `--help`.
+        budget: How long to train when `--epochs` is not given (shown in `--help`).
         batch_size: Default global batch size.
         learning_rate: Default (peak) learning rate; None when the recipe
-            chooses it later (say by model), which ``learning_rate_help`` then explains.
-        data_dir_help: What ``--data-dir`` must hold for this recipe.
-        learning_rate_help: The help of ``--learning-rate``.
+            chooses it later (say by model), which `learning_rate_help` then explains.
+        data_dir_help: What `--data-dir` must hold for this recipe.
+        learning_rate_help: The help of `--learning-rate`.
 
     Returns:
         A parser with the shared flags; the recipe adds its own flags to it.
@@ -254,22 +254,59 @@ def recipe_parser(
     return parser
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel running a notebook.
+
+    A kernel's `sys.argv` holds the kernel's own arguments (`-f kernel.json`),
+    not a recipe's flags.
+    """
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return hasattr(get_ipython(), "kernel")
+
+
+def recipe_argv(argv: Sequence[str] | None = None) -> list[str]:
+    """The flags a recipe runs with.
+
+    A recipe file starts with a parameters cell, `ARGS = None`, and hands
+    `ARGS` to [`check_command_line`][mlrecipes.cli.check_command_line] and
+    [`run_recipe`][mlrecipes.cli.run_recipe]. As a program, None means the
+    command line's flags; in a notebook it means none (every default), and a
+    reader sets the flags by editing that cell, for example
+    `ARGS = ["--quick", "--data-dir", "/usr/share/datasets/fashion-mnist"]`.
+    Papermill users can pass `-p ARGS` the same way: the cell is tagged
+    `parameters`.
+
+    Args:
+        argv: The flags as they would be typed, or None.
+
+    Returns:
+        `argv`; for None, `sys.argv[1:]`, or `[]` in a notebook (see
+        [`in_notebook`][mlrecipes.cli.in_notebook]).
+    """
+    if argv is not None:
+        return list(argv)
+    return [] if in_notebook() else sys.argv[1:]
+
+
 def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse a recipe's command line and check what can be checked before any work.
 
-    ``--quick`` sets the epochs to 1. ``--data-dir`` must be an existing folder.
+    `--quick` sets the epochs to 1. `--data-dir` must be an existing folder.
 
     Args:
-        parser: The recipe's parser (from :func:`recipe_parser`).
-        argv: Arguments, default ``sys.argv[1:]``.
+        parser: The recipe's parser (from [`recipe_parser`][mlrecipes.cli.recipe_parser]).
+        argv: Arguments; None for the program's own (see [`recipe_argv`][mlrecipes.cli.recipe_argv]).
 
     Returns:
         The parsed arguments.
 
     Raises:
-        UsageError: On a ``--data-dir`` that is not a readable folder.
+        UsageError: On a `--data-dir` that is not a readable folder.
     """
-    args = parser.parse_args(argv)
+    args = parser.parse_args(recipe_argv(argv))
     _FLAGS.clear()
     _FLAGS.update(flag_names(parser))
     if args.quick:
@@ -279,10 +316,10 @@ def parse_recipe_args(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
 
 
 def check_data_dir(path: Path | None) -> None:
-    """Reject a ``--data-dir`` that does not exist or is not a folder.
+    """Reject a `--data-dir` that does not exist or is not a folder.
 
     Raises:
-        UsageError: If ``path`` is given and is not an existing folder.
+        UsageError: If `path` is given and is not an existing folder.
     """
     if path is None:
         return
@@ -300,7 +337,7 @@ _FLAGS: dict[str, str] = {}
 
 
 def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Map each argument name of ``parser`` to its long flag (``hidden_units`` -> ``--hidden-units``)."""
+    """Map each argument name of `parser` to its long flag (`hidden_units` -> `--hidden-units`)."""
     return {action.dest: max(action.option_strings, key=len) for action in parser._actions if action.option_strings}
 
 
@@ -316,13 +353,13 @@ def error_line(error: InputError, flags: dict[str, str] | None = None) -> str:
     Args:
         error: The exception raised by the library.
         flags: Argument names to flags; default: those of the last recipe command
-            line parsed by :func:`parse_recipe_args`.
+            line parsed by [`parse_recipe_args`][mlrecipes.cli.parse_recipe_args].
 
     Returns:
-        One line, such as ``--hidden-units 0: every layer width must be positive``;
+        One line, such as `--hidden-units 0: every layer width must be positive`;
         an error that names no argument (or an argument that is not a flag) keeps
         its own message, with the arguments it names in backticks (`data_dir`)
-        replaced by their flags (``--data-dir``).
+        replaced by their flags (`--data-dir`).
     """
     flags = _FLAGS if flags is None else flags
     if isinstance(error, ArgumentValueError) and error.argument in flags:
@@ -338,39 +375,53 @@ def _program_name() -> str:
 
 
 def check_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
-    """Answer ``--help`` and refuse bad flags before the recipe imports TensorFlow.
+    """Answer `--help` and refuse bad flags before the recipe imports TensorFlow.
 
-    A recipe calls this first when run as a program: ``--help`` prints and
-    exits, and a bad flag (or ``--data-dir`` that is not a folder) ends with
+    A recipe calls this first when run as a program: `--help` prints and
+    exits, and a bad flag (or `--data-dir` that is not a folder) ends with
     one line and exit status 2, all within a fraction of a second. Otherwise
-    it hides TensorFlow's C++ log lines (unless ``--tf-logs``; see
+    it hides TensorFlow's C++ log lines (unless `--tf-logs`; see
     `mlrecipes.tf_logs`) and returns, and the recipe goes on to import
-    TensorFlow and run ``main``.
+    TensorFlow and run `main`.
+
+    In a notebook, bad input raises its exception instead (the notebook shows
+    it and stops), since exiting would stop the kernel.
 
     Args:
         parser: The recipe's parser (from `recipe_parser`).
-        argv: Arguments, default ``sys.argv[1:]``.
+        argv: Arguments; None for the program's own (see [`recipe_argv`][mlrecipes.cli.recipe_argv]).
     """
     try:
         args = parse_recipe_args(parser, argv)
     except InputError as error:
+        if in_notebook():
+            raise
         sys.stderr.write(f"{_program_name()}: error: {error_line(error)}\n")
         sys.exit(2)
     if not args.tf_logs:
         hide_tensorflow_logs()
 
 
-def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> NoReturn:
-    """Run a recipe's ``main`` as a program and exit.
+def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> object:
+    """Run a recipe's `main` as a program and exit.
 
-    Bad input (any :class:`~mlrecipes.errors.InputError`) becomes one line on
+    Bad input (any [`InputError`][mlrecipes.errors.InputError]) becomes one line on
     standard error that names the flag, and exit status 2; Ctrl-C becomes exit
     status 130. Anything else is a bug and raises with its traceback.
 
+    In a notebook (see [`in_notebook`][mlrecipes.cli.in_notebook]) it does not
+    exit, which would stop the kernel: it returns what `main` returns, and
+    errors raise as in any cell.
+
     Args:
         main: The recipe's entry point; it takes the argument list.
-        argv: Arguments, default ``sys.argv[1:]``.
+        argv: Arguments; None for the program's own (see [`recipe_argv`][mlrecipes.cli.recipe_argv]).
+
+    Returns:
+        In a notebook, the result of `main`; as a program it never returns.
     """
+    if in_notebook():
+        return main(argv)
     try:
         main(argv)
     except InputError as error:

@@ -1,3 +1,4 @@
+# %% [markdown]
 r"""Classify clothes (Fashion-MNIST) with a small convolutional network.
 
 **Task.** Each example is a 28×28 grayscale image $x$ with pixel values 0–255
@@ -44,8 +45,8 @@ the batch statistics are taken over.
 $\mathcal{L} = -\frac{1}{N} \sum_{n=1}^{N} \log p_{y_n}(x_n)$.
 
 **Optimizer.** Adam (see the MNIST MLP recipe for its update) with a
-"one-cycle" learning rate: it rises linearly from 0 to $\eta_{\max}$ = ``--learning-rate``
-over the first ``--warmup-epochs`` and then decays to 0 along a half cosine,
+"one-cycle" learning rate: it rises linearly from 0 to $\eta_{\max}$ = `--learning-rate`
+over the first `--warmup-epochs` and then decays to 0 along a half cosine,
 
 $$\eta_t = \frac{\eta_{\max}}{2} \left(1 + \cos \frac{\pi (t - w)}{T - w}\right), \qquad w \le t \le T,$$
 
@@ -59,15 +60,27 @@ size $B$, at least 1 and at most 30. On the 55,000 images that is 7 epochs;
 1,000 images (900 to train on) get 30 epochs, 240 steps, where 7 epochs would
 be 56 steps, too few for the batch-normalization averages and the weights to
 settle. The run ends with the weights of its epoch with the best validation
-accuracy: the last, unless a later epoch got worse. ``--epochs`` overrides
+accuracy: the last, unless a later epoch got worse. `--epochs` overrides
 the rule.
 
-Run it::
+Run it:
 
-    python -m recipes.fashion_mnist_cnn --data-dir /usr/share/datasets/fashion-mnist
-    python -m recipes.fashion_mnist_cnn --filters 32 64 128 --epochs 12   # deeper and longer
+```bash
+python -m recipes.fashion_mnist_cnn --data-dir /usr/share/datasets/fashion-mnist
+python -m recipes.fashion_mnist_cnn --filters 32 64 128 --epochs 12   # deeper and longer
+```
 """
 
+# %% [markdown]
+# ## The command line
+#
+# Every recipe takes the same shared flags (`--epochs`, `--batch-size`, `--learning-rate`,
+# `--strategy`, `--mixed-precision`, `--output-dir`, `--data-dir`, `--quick`, ...; see
+# `mlrecipes.cli.recipe_parser`) with its own defaults, and adds flags of its own: here the shape
+# of the network and the length of the warm-up. `BUDGET` sets how long training lasts when
+# `--epochs` is not given (see "Training length" above).
+
+# %%
 from __future__ import annotations
 
 from mlrecipes.budget import TrainingBudget
@@ -81,7 +94,7 @@ from mlrecipes.cli import (
     run_recipe,
 )
 
-# How long to train: about 3,010 optimizer steps (7 epochs of 55,000 images at batch 128), 1 to 30 epochs.
+# About 3,010 optimizer steps (7 epochs of 55,000 images at batch 128), 1 to 30 epochs.
 BUDGET = TrainingBudget(steps=3010, min_epochs=1, max_epochs=30)
 
 
@@ -122,10 +135,25 @@ def build_parser():
     return parser
 
 
-if __name__ == "__main__":
-    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
-    check_command_line(build_parser())
+# %% [markdown]
+# ## The flags of this run
+#
+# As a program, the recipe takes its flags from the command line:
+# `python -m recipes.fashion_mnist_cnn --filters 32 64 128`. In a notebook, write them in `ARGS`,
+# as they would be typed, for example
+# `ARGS = ["--quick", "--data-dir", "/usr/share/datasets/fashion-mnist"]`.
+# `ARGS = None` means the command line's flags, and in a notebook every default. `--help` is
+# answered, and a bad flag refused, at once: before the seconds-long import of TensorFlow in the
+# cell after.
 
+# %% tags=["parameters"]
+ARGS = None
+
+# %%
+if __name__ == "__main__":
+    check_command_line(build_parser(), ARGS)
+
+# %%
 import keras
 
 from mlrecipes.data import load_mnist, make_pipeline, pixel_statistics, steps_per_epoch
@@ -133,30 +161,44 @@ from mlrecipes.models.cnn import build_cnn
 from mlrecipes.run import RecipeRun
 from mlrecipes.schedules import warmup_cosine
 
+# %% [markdown]
+# ## The data
+#
+# `load_mnist` reads Fashion-MNIST from a `--data-dir` of IDX files, or downloads it with
+# tensorflow-datasets, and cuts it into three splits of `(image, label)` pairs: uint8 images of
+# shape (28, 28, 1) and integer labels. `--quick` keeps the first 2,048 training images and 512
+# each of validation and test. `make_pipeline` turns each split into a `tf.data` pipeline that
+# caches the decoded images in memory, reshuffles the training images every epoch, batches and
+# prefetches.
 
-def main(argv=None):
-    args = parse_recipe_args(build_parser(), argv)
-    run = RecipeRun.start(args, recipe="fashion_mnist_cnn")
 
-    # Data: uint8 images of shape (28, 28, 1) and integer labels, cut into
-    # train / validation / test. The pipeline caches the decoded images in
-    # memory, reshuffles them every epoch, batches and prefetches.
+# %%
+def load_data(args):
+    """The three splits, and a batched pipeline for each."""
     data = load_mnist("fashion_mnist", data_dir=args.data_dir)
     if args.quick:
         data = data.quick()
     train = make_pipeline(data.train, args.batch_size, shuffle=True, seed=args.seed)
     validation = make_pipeline(data.validation, args.batch_size)
     test = make_pipeline(data.test, args.batch_size)
+    return data, train, validation, test
 
-    # Training length: the budget's epochs for this many images (or --epochs),
-    # and the optimizer steps they make, for the learning-rate schedule.
-    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
-    epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
-    steps = epochs * epoch_steps
-    warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
-    # Model: built and compiled inside the strategy's scope. It standardizes
-    # raw 0-255 pixels itself, with the training pixels' mean and standard
-    # deviation, so the saved model needs no preprocessing.
+
+# %% [markdown]
+# ## The model
+#
+# `build_cnn` builds the network of the formulas above: one block of convolution ("same"
+# padding), 2×2 max pooling, batch normalization and ReLU per number of `--filters`, then the
+# dense head. Its first layer standardizes raw 0–255 pixels with the training pixels' mean and
+# standard deviation, so the saved model needs no preprocessing. The model is built and compiled
+# inside the strategy's scope, so that its variables are mirrored on every replica, with Adam on
+# the one-cycle schedule: `warmup` steps up to `--learning-rate`, then a half cosine down to 0 at
+# `steps`.
+
+
+# %%
+def build_model(args, data, run, steps, warmup):
+    """The convolutional network, compiled with its loss, optimizer and accuracy metric."""
     (mean,), (std,) = pixel_statistics(data.train)
     with run.strategy.scope():
         model = build_cnn(
@@ -178,14 +220,42 @@ def main(argv=None):
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             jit_compile=run.jit_compile,
         )
+    return model
+
+
+# %% [markdown]
+# ## Training, evaluation and outputs
+#
+# `main` runs the steps in order. `RecipeRun.start` seeds every random generator and picks the
+# distribution strategy and the precision policy; the budget gives the epochs for this many images
+# (or `--epochs`), and the optimizer steps they make set the length of the learning-rate schedule,
+# `--warmup-epochs` of them warm-up (at most all steps but the last). `run.fit` trains with a
+# backup after every epoch (an interrupted run resumes from it), TensorBoard logs and a checkpoint
+# of the best epoch by validation accuracy, whose weights the model ends with. The test split is
+# evaluated once, at the end; `run.report_classifier` draws the confusion matrix and test images
+# with their predicted labels, and `run.finish` saves `model.keras`, `metrics.json` and the
+# learning curves in `--output-dir`.
+
+
+# %%
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    run = RecipeRun.start(args, recipe="fashion_mnist_cnn")
+    data, train, validation, test = load_data(args)
+
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
+    epoch_steps = steps_per_epoch(data.sizes["train"], args.batch_size)
+    steps = epochs * epoch_steps
+    warmup = min(steps - 1, round(args.warmup_epochs * epoch_steps))
+    model = build_model(args, data, run, steps, warmup)
     model.summary(print_fn=lambda line, **_: print(line))
 
-    # Train, evaluate once on the test split, and write the outputs.
     run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs, monitor="val_accuracy")
     run.evaluate(model, test)
     run.report_classifier(model, test, data.class_names)
     return run.finish(model, dataset="fashion_mnist", data_source=data.source)
 
 
+# %%
 if __name__ == "__main__":
-    run_recipe(main)
+    run_recipe(main, ARGS)

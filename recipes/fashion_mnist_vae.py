@@ -1,8 +1,9 @@
+# %% [markdown]
 r"""Learn to draw clothes (Fashion-MNIST) or digits (MNIST) with a convolutional variational autoencoder.
 
 **Task.** Each example is a 28×28 grayscale image; its pixels, divided by
 255, are $x \in [0, 1]^D$ with $D = 784$. The model learns, without the
-labels, a code $z \in \mathbb{R}^d$ of $d$ = ``--latent-dim`` numbers per
+labels, a code $z \in \mathbb{R}^d$ of $d$ = `--latent-dim` numbers per
 image from which the image can be redrawn, and a way to draw new images from
 random codes. 55,000 images train it, 5,000 validate it during training and
 10,000 test it once at the end; the labels only colour the latent-space figure.
@@ -47,7 +48,7 @@ $$z = \mu + \sigma \odot \varepsilon, \qquad \varepsilon \sim \mathcal{N}(0, I),
 
 which makes $z$ a differentiable function of $\mu$ and $\sigma$ (the noise
 $\varepsilon$ does not depend on the weights), so backpropagation reaches
-the encoder. ``--kl-weight`` $\beta$ multiplies the KL term in the training
+the encoder. `--kl-weight` $\beta$ multiplies the KL term in the training
 loss; $\beta = 1$ (the default) is the ELBO, and $\beta = 0$ gives a plain
 autoencoder, which codes each image as $z = \mu$ without noise and trains on
 the reconstruction alone.
@@ -64,21 +65,35 @@ from their means, $\hat x = \operatorname{sigmoid}(\ell(\mu(x)))$; the best
 linear code of the same size (PCA) is the floor to beat.
 
 **Optimizer.** Adam (see the MNIST MLP recipe for its update) with a
-learning rate that decays from ``--learning-rate`` to 0 along a half cosine.
+learning rate that decays from `--learning-rate` to 0 along a half cosine.
 
 **Training length.** About 4,300 optimizer steps: the epochs are
 $\lceil 4300 / \lceil n / B \rceil \rceil$ for $n$ training images and batch
 size $B$, at least 1 and at most 100: 10 epochs of the 55,000 images, more
 passes over a smaller set. The run ends with the weights of its epoch with
-the lowest validation loss (the negative ELBO). ``--epochs`` overrides the rule.
+the lowest validation loss (the negative ELBO). `--epochs` overrides the rule.
 
-Run it::
+Run it:
 
-    python -m recipes.fashion_mnist_vae --data-dir /usr/share/datasets/fashion-mnist
-    python -m recipes.fashion_mnist_vae --data-dir /usr/share/datasets/fashion-mnist --latent-dim 2 --output-dir runs/vae2
-    python -m recipes.fashion_mnist_vae --model-dir runs/fashion_mnist_vae --sample 32 --output-dir runs/new-clothes
+```bash
+python -m recipes.fashion_mnist_vae --data-dir /usr/share/datasets/fashion-mnist
+python -m recipes.fashion_mnist_vae --data-dir /usr/share/datasets/fashion-mnist --latent-dim 2 --output-dir runs/vae2
+python -m recipes.fashion_mnist_vae --model-dir runs/fashion_mnist_vae --sample 32 --output-dir runs/new-clothes
+```
 """
 
+# %% [markdown]
+# ## The command line
+#
+# Every recipe takes the same shared flags (`--epochs`, `--batch-size`, `--learning-rate`,
+# `--strategy`, `--mixed-precision`, `--output-dir`, `--data-dir`, `--quick`, ...; see
+# `mlrecipes.cli.recipe_parser`) with its own defaults, and adds flags of its own: here the data
+# set, the size $d$ of the code, the weight $\beta$ of the KL term and the shape of the encoder
+# and decoder, and a second use of the recipe, drawing new images with a trained model
+# (`--model-dir` with `--sample`). `BUDGET` sets how long training lasts when `--epochs` is not
+# given (see "Training length" above).
+
+# %%
 from __future__ import annotations
 
 import argparse
@@ -93,7 +108,7 @@ SAMPLES_FILE = "samples.png"
 
 
 def non_negative_float(text: str) -> float:
-    """Parse a finite number that is zero or more (argparse ``type``)."""
+    """Parse a finite number that is zero or more (argparse `type`)."""
     try:
         value = float(text)
     except ValueError:
@@ -103,7 +118,7 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-# How long to train: about 4,300 optimizer steps (10 epochs of 55,000 images at batch 128), 1 to 100 epochs.
+# About 4,300 optimizer steps (10 epochs of 55,000 images at batch 128), 1 to 100 epochs.
 BUDGET = TrainingBudget(steps=4300, min_epochs=1, max_epochs=100)
 
 
@@ -162,10 +177,25 @@ def build_parser():
     return parser
 
 
-if __name__ == "__main__":
-    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
-    check_command_line(build_parser())
+# %% [markdown]
+# ## The flags of this run
+#
+# As a program, the recipe takes its flags from the command line:
+# `python -m recipes.fashion_mnist_vae --latent-dim 2`. In a notebook, write them in `ARGS`, as
+# they would be typed, for example
+# `ARGS = ["--quick", "--latent-dim", "2", "--data-dir", "/usr/share/datasets/fashion-mnist"]`.
+# `ARGS = None` means the command line's flags, and in a notebook every default. `--help` is
+# answered, and a bad flag refused, at once: before the seconds-long import of TensorFlow in the
+# cell after.
 
+# %% tags=["parameters"]
+ARGS = None
+
+# %%
+if __name__ == "__main__":
+    check_command_line(build_parser(), ARGS)
+
+# %%
 import math
 from statistics import NormalDist
 
@@ -183,48 +213,44 @@ SHOWN_RECONSTRUCTIONS = 16
 SHOWN_SAMPLES = 32
 PLANE_STEPS = 15
 
-
-def sample_images(args) -> Path:
-    """``--model-dir RUN_DIR --sample N``: decode N codes from the prior into one PNG."""
-    if args.model_dir is None:
-        raise UsageError("--sample needs --model-dir RUN_DIR, the folder of a finished run")
-    if args.sample is None:
-        raise UsageError("--model-dir is only read by --sample N")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise UsageError(f"--output-dir {args.output_dir}: exists and is not a folder")
-    model = load_run(args.model_dir, recipe=RECIPE).model
-    if not isinstance(model, VariationalAutoencoder):
-        raise UsageError(f"--model-dir {args.model_dir}: its model.keras is not a variational autoencoder")
-    codes = np.random.default_rng(args.seed).standard_normal((args.sample, model.latent_dim)).astype("float32")
-    images = np.asarray(model.decode(codes))
-    path = generative_plots.image_grid(
-        images, args.output_dir / SAMPLES_FILE, title=f"{args.sample} images decoded from z ~ N(0, I)"
-    )
-    print(f"{RECIPE}: {args.sample} new images in {path}")
-    return path
+# %% [markdown]
+# ## The data
+#
+# `load_mnist` reads the images from a `--data-dir` of IDX files, or downloads them with
+# tensorflow-datasets, and cuts them into three splits of `(image, label)` pairs: uint8 images of
+# shape (28, 28, 1) and integer labels, which the model ignores (only the latent-space figure
+# uses them). `--quick` keeps the first 2,048 training images and 512 each of validation and
+# test. `make_pipeline` turns each split into a `tf.data` pipeline that caches the decoded images
+# in memory, reshuffles the training images every epoch, batches and prefetches.
 
 
-def main(argv=None):
-    args = parse_recipe_args(build_parser(), argv)
-    if args.sample is not None or args.model_dir is not None:
-        return sample_images(args)
-    run = RecipeRun.start(args, recipe=RECIPE)
-
-    # Data: uint8 images of shape (28, 28, 1) with their labels, which the
-    # model ignores. The pipeline caches the decoded images in memory,
-    # reshuffles them every epoch, batches and prefetches.
+# %%
+def load_data(args):
+    """The three splits, and a batched pipeline for each."""
     data = load_mnist(args.dataset, data_dir=args.data_dir)
     if args.quick:
         data = data.quick()
     train = make_pipeline(data.train, args.batch_size, shuffle=True, seed=args.seed)
     validation = make_pipeline(data.validation, args.batch_size)
     test = make_pipeline(data.test, args.batch_size)
+    return data, train, validation, test
 
-    # Model: the encoder, the decoder and the sampling layer, with the loss
-    # (reconstruction + kl_weight * KL) defined by the model itself, so it is
-    # compiled with an optimizer only. It takes raw 0-255 pixels.
-    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
-    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
+
+# %% [markdown]
+# ## The model
+#
+# `build_vae` builds the encoder, the sampling layer $z = \mu + \sigma \odot \varepsilon$ and the
+# decoder of the formulas above. The model takes raw 0–255 pixels and divides them by 255
+# itself, so the saved model needs no preprocessing. It defines its own loss, the reconstruction
+# term plus `--kl-weight` times the KL term, and reports both terms as metrics, with the negative
+# ELBO when it draws codes; so it is compiled with an optimizer only: Adam on the cosine schedule
+# over the run's `steps`. The model is built and compiled inside the strategy's scope, so that its variables are
+# mirrored on every replica.
+
+
+# %%
+def build_model(args, run, steps):
+    """The variational autoencoder, compiled with its optimizer (the loss is its own)."""
     with run.strategy.scope():
         model = build_vae(
             input_shape=(28, 28, 1),
@@ -239,17 +265,28 @@ def main(argv=None):
         model.compile(
             optimizer=keras.optimizers.Adam(warmup_cosine(args.learning_rate, steps)), jit_compile=run.jit_compile
         )
-    model.summary(print_fn=lambda line, **_: print(line), expand_nested=True)
+    return model
 
-    # Train, then score the test split: the loss and its two terms, in nats
-    # per image, from one code drawn per image.
-    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs)
+
+# %% [markdown]
+# ## Scoring the test images
+#
+# `run.evaluate` computes the loss and its two terms on the test split, in nats per image, with
+# one code drawn per image. Only a model that draws codes has an ELBO (with `--kl-weight 0` the
+# code is $\mu$ itself); its negative ELBO divided by $D \ln 2$ is recorded as bits per dimension.
+# Then every test image is encoded to the mean $\mu(x)$ of its code and redrawn from it,
+# $\hat x = \operatorname{sigmoid}(\ell(\mu(x)))$: the mean squared difference from the image,
+# on pixels scaled to $[0, 1]$, is the reconstruction error. The images, their reconstructions,
+# their codes and their labels are kept for the figures.
+
+
+# %%
+def score_test_images(run, model, test):
+    """Record the test loss, bits per dimension and reconstruction error; return what the figures show."""
     scores = run.evaluate(model, test)
     pixels = math.prod(model.encoder.inputs[0].shape[1:])
-    if "test_neg_elbo" in scores:  # only a model that draws codes has an ELBO
+    if "test_neg_elbo" in scores:
         run.metrics["test_bits_per_dim"] = round(scores["test_neg_elbo"] / (pixels * math.log(2)), 6)
-
-    # Reconstruction error of the test images redrawn from their means.
     originals, redrawn, codes, labels = [], [], [], []
     for images, image_labels in test:
         means = model.encode(images)
@@ -260,10 +297,23 @@ def main(argv=None):
     originals, redrawn = np.concatenate(originals), np.concatenate(redrawn)
     codes, labels = np.concatenate(codes), np.concatenate(labels)
     run.metrics["test_reconstruction_mse"] = round(float(np.mean((originals - redrawn) ** 2)), 6)
+    return pixels, originals, redrawn, codes, labels
 
-    # Figures: reconstructions, new images from the prior and, for a
-    # two-dimensional code, the test set in the code plane and the images
-    # decoded from a grid over it (at the prior's 5% to 95% quantiles).
+
+# %% [markdown]
+# ## The figures
+#
+# `reconstructions.png` puts the first test images above their reconstructions, and
+# `prior_samples.png` shows new images: codes drawn from the prior $\mathcal{N}(0, I)$ with
+# `--seed`, decoded. A code of two numbers (`--latent-dim 2`) can be drawn on a plane:
+# `latent_space.png` places every test image at the mean of its code, coloured by its label, and
+# `latent_plane.png` shows the images decoded from a 15×15 grid of codes, at the prior's 5% to 95%
+# quantiles along each axis, so that equal steps on the grid cover equal shares of the prior.
+
+
+# %%
+def draw_figures(args, run, model, data, originals, redrawn, codes, labels):
+    """Reconstructions, new images from the prior and, for a code of two numbers, the code plane."""
     shown = slice(0, SHOWN_RECONSTRUCTIONS)
     run.figures.append(
         generative_plots.reconstructions(
@@ -293,6 +343,65 @@ def main(argv=None):
                 title="Images decoded from a grid of codes",
             )
         )  # fmt: skip
+
+
+# %% [markdown]
+# ## New images from a trained model
+#
+# `--model-dir RUN_DIR --sample N` trains nothing: it loads the model of a finished run, draws $N$
+# codes from the prior with `--seed`, decodes them and writes the images into `samples.png` in
+# `--output-dir`. `load_run` checks that the folder holds a finished run of this recipe.
+
+
+# %%
+def sample_images(args) -> Path:
+    """`--model-dir RUN_DIR --sample N`: decode N codes from the prior into one PNG."""
+    if args.model_dir is None:
+        raise UsageError("--sample needs --model-dir RUN_DIR, the folder of a finished run")
+    if args.sample is None:
+        raise UsageError("--model-dir is only read by --sample N")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise UsageError(f"--output-dir {args.output_dir}: exists and is not a folder")
+    model = load_run(args.model_dir, recipe=RECIPE).model
+    if not isinstance(model, VariationalAutoencoder):
+        raise UsageError(f"--model-dir {args.model_dir}: its model.keras is not a variational autoencoder")
+    codes = np.random.default_rng(args.seed).standard_normal((args.sample, model.latent_dim)).astype("float32")
+    images = np.asarray(model.decode(codes))
+    path = generative_plots.image_grid(
+        images, args.output_dir / SAMPLES_FILE, title=f"{args.sample} images decoded from z ~ N(0, I)"
+    )
+    print(f"{RECIPE}: {args.sample} new images in {path}")
+    return path
+
+
+# %% [markdown]
+# ## Training, evaluation and outputs
+#
+# `main` runs the steps in order (or only draws new images, given `--sample`). `RecipeRun.start`
+# seeds every random generator and picks the distribution strategy and the precision policy; the
+# budget gives the epochs for this many images (or `--epochs`), and the optimizer steps they make
+# set the length of the learning-rate schedule. `run.fit` trains with a backup after every epoch
+# (an interrupted run resumes from it), TensorBoard logs and a checkpoint of the best epoch by
+# validation loss, whose weights the model ends with. The test split is scored once, at the end,
+# and `run.finish` saves `model.keras`, `metrics.json` and the learning curves in `--output-dir`.
+
+
+# %%
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    if args.sample is not None or args.model_dir is not None:
+        return sample_images(args)
+    run = RecipeRun.start(args, recipe=RECIPE)
+    data, train, validation, test = load_data(args)
+
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
+    model = build_model(args, run, steps)
+    model.summary(print_fn=lambda line, **_: print(line), expand_nested=True)
+
+    run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs)
+    pixels, originals, redrawn, codes, labels = score_test_images(run, model, test)
+    draw_figures(args, run, model, data, originals, redrawn, codes, labels)
     return run.finish(
         model,
         dataset=args.dataset,
@@ -303,5 +412,6 @@ def main(argv=None):
     )
 
 
+# %%
 if __name__ == "__main__":
-    run_recipe(main)
+    run_recipe(main, ARGS)

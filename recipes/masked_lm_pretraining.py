@@ -1,40 +1,41 @@
+# %% [markdown]
 r"""Pretrain a small BERT-style encoder on unlabelled text by masked-language modelling.
 
 **Task.** Learn about a language from raw text alone, so that a classifier
 fine-tuned from the result needs few labels
-(``python -m recipes.text_classification --backbone RUN/preset``). The default
+(`python -m recipes.text_classification --backbone RUN/preset`). The default
 text is IMDB's 50,000 unlabelled movie reviews (tensorflow-datasets
-``imdb_reviews``, split ``unsupervised``); ``--data-dir`` reads every ``.txt``
+`imdb_reviews`, split `unsupervised`); `--data-dir` reads every `.txt`
 file under a folder instead (one document per file, recursively) and
-``--data-file`` one UTF-8 file (one document per paragraph, or per line if it
+`--data-file` one UTF-8 file (one document per paragraph, or per line if it
 has no blank line). A seeded 5% of the documents validates and another 5%
 tests.
 
-**Tokens.** A WordPiece vocabulary of at most ``--vocabulary-size`` pieces is
+**Tokens.** A WordPiece vocabulary of at most `--vocabulary-size` pieces is
 learned from the training documents (keras-hub's
-``compute_word_piece_vocabulary``, from a seeded sample of at most 5,000):
-frequent words are one piece, rare ones split into known pieces (``play
-##ing``), so nothing is out of vocabulary. Each document is tokenized and cut
+`compute_word_piece_vocabulary`, from a seeded sample of at most 5,000 documents):
+frequent words are one piece, rare ones split into known pieces
+(`play ##ing`), so nothing is out of vocabulary. Each document is tokenized and cut
 into pieces of $L - 2$ tokens, and each piece becomes a row
-``[CLS] piece [SEP]`` padded to $L$ = ``--sequence-length``.
+`[CLS] piece [SEP]` padded to $L$ = `--sequence-length`.
 
 **Masking.** In each row, $\lceil p n \rceil$ of its $n$ tokens other than
-``[CLS]``, ``[SEP]`` and padding are *selected* at random, $p$ =
-``--mask-rate`` (0.15; keras-hub's ``MaskedLMMaskGenerator``). Of the
-selected tokens 80% are replaced by ``[MASK]``, 10% by a random token and 10%
+`[CLS]`, `[SEP]` and padding are *selected* at random, $p$ =
+`--mask-rate` (0.15; keras-hub's `MaskedLMMaskGenerator`). Of the
+selected tokens 80% are replaced by `[MASK]`, 10% by a random token and 10%
 are left unchanged; the model sees the altered row $\tilde x$ and must give
 back the original token $t_i$ at every selected position $i \in S$. (Were
-every selected token ``[MASK]``, the model would learn nothing useful for
-rows without ``[MASK]``, which is every row it meets after pretraining.)
+every selected token `[MASK]`, the model would learn nothing useful for
+rows without `[MASK]`, which is every row it meets after pretraining.)
 Training rows are masked afresh each epoch; the validation and test rows are
 masked once and kept, so every epoch is judged on the same positions.
 
-**Model.** A BERT encoder (keras-hub ``BertBackbone``): token, position and
-segment embeddings, summed and layer-normalized, then ``--depth`` transformer
-encoder blocks of width $d$ = ``--width`` (multi-head self-attention over the
+**Model.** A BERT encoder (keras-hub `BertBackbone`): token, position and
+segment embeddings, summed and layer-normalized, then `--depth` transformer
+encoder blocks of width $d$ = `--width` (multi-head self-attention over the
 whole row in both directions, then a feed-forward network, each with a
 residual connection and layer normalization, as in the text-classification
-recipe). The masked-LM head (``BertMaskedLM``) maps the encoder's vector
+recipe). The masked-LM head (`BertMaskedLM`) maps the encoder's vector
 $h_i$ at a selected position to logits over the vocabulary,
 $z_i = \operatorname{LN}(\operatorname{gelu}(W h_i + b))\,E^\top + c$, with
 $E$ the token-embedding matrix (shared with the input).
@@ -44,35 +45,49 @@ them:
 
 $$\mathcal{L} = -\frac{1}{|S|} \sum_{i \in S} \log \operatorname{softmax}(z_i)_{t_i}.$$
 
-**Figures.** Masked-token accuracy (the share of selected positions whose
+**Metrics.** Masked-token accuracy (the share of selected positions whose
 most likely token is the original) and perplexity $e^{\mathcal{L}}$ on the
 held-out test rows, against a *unigram baseline* that ignores the context and
 predicts every hidden token with the token frequencies $q$ of the training
 text: $-\frac{1}{|S|} \sum_{i \in S} \log q(t_i)$, perplexity $e$ to that.
 Perplexity reads as "as unsure as a uniform choice among that many tokens".
 
-**Optimizer.** AdamW, weight decay ``--weight-decay`` (not on biases and
+**Optimizer.** AdamW, weight decay `--weight-decay` (not on biases and
 normalization parameters), the learning rate warming up linearly over the
-first ``--warmup`` of the steps and then falling to 0 along a half cosine.
+first `--warmup` of the steps and then falling to 0 along a half cosine.
 
 **Training length.** About 8,000 optimizer steps: the epochs are
 $\lceil 8000 / \lceil n / B \rceil \rceil$ for $n$ training rows and batch size
 $B$, at least 1 and at most 40. The run ends with the weights of its epoch
-with the lowest validation loss. ``--epochs`` overrides the rule.
+with the lowest validation loss. `--epochs` overrides the rule.
 
-**Outputs.** Beside every recipe's files, ``preset/``: the encoder and its
+**Outputs.** Beside every recipe's files, `preset/`: the encoder and its
 tokenizer as a keras-hub preset folder, for
-``keras_hub.models.TextClassifier.from_preset`` or
-``--backbone`` of the text-classification recipe; and ``filled_masks.txt``,
+`keras_hub.models.TextClassifier.from_preset` or
+`--backbone` of the text-classification recipe; and `filled_masks.txt`,
 test rows with some tokens hidden and the model's guesses.
 
-Run it::
+Run it:
 
-    python -m recipes.masked_lm_pretraining
-    python -m recipes.masked_lm_pretraining --data-dir path/to/texts --output-dir runs/pretrained
-    python -m recipes.text_classification --data-dir path/to/labelled --backbone runs/pretrained/preset
+```bash
+python -m recipes.masked_lm_pretraining
+python -m recipes.masked_lm_pretraining --data-dir path/to/texts --output-dir runs/pretrained
+python -m recipes.text_classification --data-dir path/to/labelled --backbone runs/pretrained/preset
+```
 """
 
+# %% [markdown]
+# ## The command line
+#
+# Every recipe takes the same shared flags (`--epochs`, `--batch-size`, `--learning-rate`,
+# `--strategy`, `--mixed-precision`, `--output-dir`, `--data-dir`, `--quick`, ...; see
+# `mlrecipes.cli.recipe_parser`) with its own defaults. This one adds the text to read instead of
+# IMDB's reviews (`--data-file`, besides the shared `--data-dir`) and the shape of the encoder and
+# of its training: vocabulary, row length, width, heads, depth, dropout, mask rate, weight decay
+# and warm-up. `BUDGET` sets how long training lasts when `--epochs` is not given (see "Training
+# length" above), and `FILLED_EXAMPLES` how many test rows `filled_masks.txt` shows.
+
+# %%
 from __future__ import annotations
 
 import math
@@ -94,7 +109,7 @@ from mlrecipes.errors import UsageError
 RECIPE = "masked_lm_pretraining"
 FILLED_EXAMPLES = 8
 
-# How long to train: about 8,000 optimizer steps, 1 to 40 epochs.
+# About 8,000 optimizer steps, 1 to 40 epochs.
 BUDGET = TrainingBudget(steps=8000, min_epochs=1, max_epochs=40)
 
 
@@ -144,10 +159,25 @@ def build_parser():
     return parser
 
 
-if __name__ == "__main__":
-    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
-    check_command_line(build_parser())
+# %% [markdown]
+# ## The flags of this run
+#
+# As a program, the recipe takes its flags from the command line:
+# `python -m recipes.masked_lm_pretraining --data-dir path/to/texts`. In a notebook, write them in
+# `ARGS`, as they would be typed, for example
+# `ARGS = ["--quick", "--data-dir", "path/to/texts", "--output-dir", "runs/pretrained"]`.
+# `ARGS = None` means the command line's flags, and in a notebook every default. `--help` is
+# answered, and a bad flag refused, at once: before the seconds-long import of TensorFlow in the
+# cell after.
 
+# %% tags=["parameters"]
+ARGS = None
+
+# %%
+if __name__ == "__main__":
+    check_command_line(build_parser(), ARGS)
+
+# %%
 import keras
 import numpy as np
 import tensorflow as tf
@@ -168,7 +198,142 @@ from mlrecipes.text.masked_lm import (
 )
 from mlrecipes.text.wordpiece import bert_tokenizer, learn_wordpiece_vocabulary
 
+# %% [markdown]
+# ## The data
+#
+# The text comes as documents, plain strings: the `.txt` files under `--data-dir`
+# (`read_document_folder` skips, or with `--bad-files error` refuses, files that are empty, binary
+# or not UTF-8), the paragraphs of `--data-file`, or IMDB's unlabelled reviews from
+# tensorflow-datasets. `split_documents` splits them by document, with `--seed`, into training,
+# validation and test documents, so no held-out row shares a document with a training row.
+# `--quick` keeps a few documents of each split.
 
+
+# %%
+def load_corpus(args):
+    """The documents, split by document into train, validation and test."""
+    skipped = ()
+    if args.data_dir:
+        documents, skipped = read_document_folder(args.data_dir, on_bad_file=args.bad_files)
+        name, source = args.data_dir.name, str(args.data_dir)
+    elif args.data_file:
+        documents, name, source = read_document_file(args.data_file), args.data_file.name, str(args.data_file)
+    else:
+        documents, name, source = load_imdb_unlabelled(), "imdb_reviews", "tensorflow-datasets"
+    corpus = split_documents(documents, name=name, source=source, seed=args.seed, skipped=skipped)
+    if args.quick:
+        corpus = corpus.quick()
+    return corpus
+
+
+# %% [markdown]
+# ## The tokens
+#
+# `learn_wordpiece_vocabulary` learns the WordPiece vocabulary from the training documents only,
+# and `bert_tokenizer` makes keras-hub's `BertTokenizer` of it, with the special tokens `[PAD]`,
+# `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]`. `token_chunks` tokenizes every document and cuts it into
+# pieces of at most $L - 2$ tokens, which leaves room for `[CLS]` and `[SEP]`; a ragged tensor
+# holds the pieces of each split, one row per piece. The rows, not the documents, are the examples
+# that the training budget counts.
+
+
+# %%
+def tokenize(args, corpus):
+    """The WordPiece vocabulary, its tokenizer, and the pieces of each split (ragged rows of ids)."""
+    vocabulary = learn_wordpiece_vocabulary(corpus.train, args.vocabulary_size, seed=args.seed)
+    tokenizer = bert_tokenizer(vocabulary)
+    pieces = {
+        "train": token_chunks(corpus.train, tokenizer, args.sequence_length),
+        "validation": token_chunks(corpus.validation, tokenizer, args.sequence_length),
+        "test": token_chunks(corpus.test, tokenizer, args.sequence_length),
+    }
+    rows = {split: int(part.nrows()) for split, part in pieces.items()}
+    print(f"{RECIPE}: {len(vocabulary)} WordPiece tokens; rows of {args.sequence_length} tokens: {rows}", flush=True)
+    return vocabulary, tokenizer, pieces, rows
+
+
+# %% [markdown]
+# ## Masking
+#
+# `masked_lm_batch` frames a batch of pieces as rows, `[CLS] piece [SEP]` padded to $L$, and masks
+# them with BERT's rule (`mask_generator`: keras-hub's `MaskedLMMaskGenerator` selecting
+# $\lceil p n \rceil$ tokens, 80% of them replaced by `[MASK]`, 10% by a random token, 10% left
+# unchanged). It gives the model's inputs (the altered ids, the padding mask, the segment ids and
+# the selected positions), the targets (the original ids there) and their weights (0 for an unused
+# slot). The training rows are masked afresh for every batch, inside the pipeline, so each epoch
+# asks about other positions and the model cannot memorize the answers; batches, not single rows,
+# are masked, since the generator works on a batch at a time. `masked_once` masks the validation and test rows once and keeps them,
+# so every epoch is judged on the same positions, and also returns the test rows as arrays.
+
+
+# %%
+def masked_rows(args, tokenizer, pieces):
+    """The training pipeline (masked afresh each batch), the validation and test rows (masked once), the test arrays."""
+    length = args.sequence_length
+    frame_and_mask = masked_lm_batch(tokenizer, length, mask_generator(tokenizer, length, args.mask_rate))
+    train = (
+        make_pipeline(
+            tf.data.Dataset.from_tensor_slices(pieces["train"]), args.batch_size, shuffle=True, seed=args.seed
+        )
+        .map(frame_and_mask)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    validation, _ = masked_once(pieces["validation"], frame_and_mask, args.batch_size)
+    test, test_arrays = masked_once(pieces["test"], frame_and_mask, args.batch_size)
+    return train, validation, test, test_arrays
+
+
+# %% [markdown]
+# ## The model
+#
+# `build_bert_masked_lm` builds keras-hub's `BertBackbone` (the encoder of the docstring) with its
+# `BertMaskedLM` head, whose output layer shares the token-embedding matrix $E$. The loss is the
+# cross-entropy of the logits at the selected positions, with the targets' weights as sample
+# weights and `mean_with_sample_weight` dividing by their sum: the mean over the real selections
+# $S$, as in the docstring's formula, whatever the number of unused slots. The accuracy is weighted
+# the same way. The model is built and compiled inside the strategy's scope, with AdamW (no weight
+# decay on biases and the normalization's $\gamma$ and $\beta$) warming up over the first
+# `--warmup` of the `steps` and then falling along a half cosine. The backbone's pooler, the dense
+# layer over `[CLS]` that a classifier uses, gets no gradient from this loss, so it is frozen
+# here; fine-tuning trains it.
+
+
+# %%
+def build_model(args, run, tokenizer, steps):
+    """The BERT encoder with its masked-LM head, compiled with its loss, optimizer and accuracy metric."""
+    with run.strategy.scope():
+        masked_lm = build_bert_masked_lm(
+            tokenizer.vocabulary_size(), args.sequence_length,
+            width=args.width, depth=args.depth, num_heads=args.heads,
+            intermediate_dim=args.intermediate_dim, dropout=args.dropout,
+        )  # fmt: skip
+        optimizer = keras.optimizers.AdamW(
+            warmup_cosine(args.learning_rate, steps, min(int(args.warmup * steps), steps - 1)),
+            weight_decay=args.weight_decay,
+        )
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        masked_lm.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=run.jit_compile,
+        )
+        masked_lm.backbone.get_layer("pooled_dense").trainable = False
+    return masked_lm
+
+
+# %% [markdown]
+# ## Scoring against the unigram baseline
+#
+# After training, `held_out_scores` runs the model over the fixed test rows and sums, over every
+# selected position, the negative log-probability of the original token and whether the most
+# likely token is it: their means are the test loss $\mathcal{L}$ (perplexity $e^{\mathcal{L}}$)
+# and the masked-token accuracy. `unigram_cross_entropy` scores the same hidden tokens with the
+# baseline that ignores the context, the training pieces' token frequencies $q$ (each count plus
+# one, so no token has probability 0). A model that learned something from the context beats it.
+
+
+# %%
 def held_out_scores(model: keras.Model, rows: tf.data.Dataset) -> dict[str, float]:
     """Mean negative log-likelihood (nats) and accuracy over every selected position of fixed masked rows."""
     nll, correct, count = 0.0, 0.0, 0.0
@@ -184,96 +349,8 @@ def held_out_scores(model: keras.Model, rows: tf.data.Dataset) -> dict[str, floa
     return {"loss": nll / count, "accuracy": correct / count, "masked_tokens": int(count)}
 
 
-def filled_masks(model: keras.Model, tokenizer, arrays: dict[str, np.ndarray], count: int) -> str:
-    """Test rows with their hidden tokens, the model's guesses and the truth, as text."""
-    lines = []
-    for row in range(min(count, len(arrays["token_ids"]))):
-        inputs = {
-            key: arrays[key][row : row + 1] for key in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
-        }
-        guesses = np.asarray(model(inputs, training=False))[0].argmax(-1)
-        shown, guessed, true = (arrays["token_ids"][row].copy() for _ in range(3))
-        for slot, position in enumerate(arrays["mask_positions"][row]):
-            if arrays["mask_weights"][row][slot]:
-                guessed[position], true[position] = guesses[slot], arrays["mask_ids"][row][slot]
-        real = arrays["padding_mask"][row].astype(bool)
-        texts = [str(tokenizer.detokenize(ids[real][1:-1])) for ids in (shown, guessed, true)]
-        lines += [f"input:   {texts[0]}", f"filled:  {texts[1]}", f"truth:   {texts[2]}", ""]
-    return "\n".join(lines)
-
-
-def main(argv=None):
-    args = parse_recipe_args(build_parser(), argv)
-    if args.data_dir and args.data_file:
-        raise UsageError("--data-dir and --data-file both name the text to pretrain on; give one")
-    run = RecipeRun.start(args, recipe=RECIPE)
-
-    # Data: documents, split by document into train, validation and test.
-    skipped = ()
-    if args.data_dir:
-        documents, skipped = read_document_folder(args.data_dir, on_bad_file=args.bad_files)
-        name, source = args.data_dir.name, str(args.data_dir)
-    elif args.data_file:
-        documents, name, source = read_document_file(args.data_file), args.data_file.name, str(args.data_file)
-    else:
-        documents, name, source = load_imdb_unlabelled(), "imdb_reviews", "tensorflow-datasets"
-    corpus = split_documents(documents, name=name, source=source, seed=args.seed, skipped=skipped)
-    if args.quick:
-        corpus = corpus.quick()
-
-    # Tokens: a WordPiece vocabulary learned from the training documents; every
-    # document cut into pieces that fit a row with [CLS] and [SEP].
-    vocabulary = learn_wordpiece_vocabulary(corpus.train, args.vocabulary_size, seed=args.seed)
-    tokenizer = bert_tokenizer(vocabulary)
-    length = args.sequence_length
-    train_pieces, validation_pieces, test_pieces = (
-        token_chunks(part, tokenizer, length) for part in (corpus.train, corpus.validation, corpus.test)
-    )
-    rows = {
-        "train": int(train_pieces.nrows()),
-        "validation": int(validation_pieces.nrows()),
-        "test": int(test_pieces.nrows()),
-    }
-    print(f"{RECIPE}: {len(vocabulary)} WordPiece tokens; rows of {length} tokens: {rows}", flush=True)
-
-    # Masking: afresh for every training batch (inside the pipeline), once for
-    # the held-out rows. Batches, not single rows, are masked: the generator
-    # works on a batch at a time.
-    frame_and_mask = masked_lm_batch(tokenizer, length, mask_generator(tokenizer, length, args.mask_rate))
-    train = (
-        make_pipeline(tf.data.Dataset.from_tensor_slices(train_pieces), args.batch_size, shuffle=True, seed=args.seed)
-        .map(frame_and_mask)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    validation, _ = masked_once(validation_pieces, frame_and_mask, args.batch_size)
-    test, test_arrays = masked_once(test_pieces, frame_and_mask, args.batch_size)
-
-    # Model: a BERT encoder with its masked-LM head; the loss is the mean
-    # cross-entropy over the selected positions (mask_weights are the sample weights).
-    epochs = BUDGET.epochs(rows["train"], args.batch_size, override=args.epochs)
-    steps = epochs * steps_per_epoch(rows["train"], args.batch_size)
-    with run.strategy.scope():
-        masked_lm = build_bert_masked_lm(
-            tokenizer.vocabulary_size(), length,
-            width=args.width, depth=args.depth, num_heads=args.heads,
-            intermediate_dim=args.intermediate_dim, dropout=args.dropout,
-        )  # fmt: skip
-        optimizer = keras.optimizers.AdamW(
-            warmup_cosine(args.learning_rate, steps, min(int(args.warmup * steps), steps - 1)),
-            weight_decay=args.weight_decay,
-        )
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-        masked_lm.compile(
-            optimizer=optimizer,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
-            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=run.jit_compile,
-        )
-        masked_lm.backbone.get_layer("pooled_dense").trainable = False  # for classifiers; nothing here trains it
-    masked_lm.summary(print_fn=lambda line, **_: print(line))
-
-    # Train, then score the held-out rows against the unigram baseline.
-    run.fit(masked_lm, train, validation, train_examples=rows["train"], epochs=epochs)
+def score(run, masked_lm, tokenizer, train_pieces, test, test_arrays):
+    """Score the test rows and the unigram baseline, into the run's metrics."""
     test_scores = held_out_scores(masked_lm, test)
     unigram = unigram_cross_entropy(
         train_pieces, test_arrays["mask_ids"], test_arrays["mask_weights"], tokenizer.vocabulary_size()
@@ -294,12 +371,78 @@ def main(argv=None):
         flush=True,
     )
 
-    # Outputs: a few filled-in rows, and the encoder with its tokenizer as a keras-hub preset.
+
+# %% [markdown]
+# ## Filled-in masks and the preset
+#
+# Figures alone do not show what the model learned, so `filled_masks` writes a few test rows three
+# times: as the model saw them (with `[MASK]` and random tokens), with the model's guess at every
+# selected position, and with the original tokens. The first of them is printed too. `write_preset`
+# saves the encoder and its tokenizer as a keras-hub preset folder, `preset/`, which
+# `keras_hub.models.TextClassifier.from_preset` and the text-classification recipe's `--backbone`
+# load. In a run on several machines only the chief writes them.
+
+
+# %%
+def filled_masks(model: keras.Model, tokenizer, arrays: dict[str, np.ndarray], count: int) -> str:
+    """Test rows with their hidden tokens, the model's guesses and the truth, as text."""
+    lines = []
+    for row in range(min(count, len(arrays["token_ids"]))):
+        inputs = {
+            key: arrays[key][row : row + 1] for key in ("token_ids", "padding_mask", "segment_ids", "mask_positions")
+        }
+        guesses = np.asarray(model(inputs, training=False))[0].argmax(-1)
+        shown, guessed, true = (arrays["token_ids"][row].copy() for _ in range(3))
+        for slot, position in enumerate(arrays["mask_positions"][row]):
+            if arrays["mask_weights"][row][slot]:
+                guessed[position], true[position] = guesses[slot], arrays["mask_ids"][row][slot]
+        real = arrays["padding_mask"][row].astype(bool)
+        texts = [str(tokenizer.detokenize(ids[real][1:-1])) for ids in (shown, guessed, true)]
+        lines += [f"input:   {texts[0]}", f"filled:  {texts[1]}", f"truth:   {texts[2]}", ""]
+    return "\n".join(lines)
+
+
+def write_outputs(run, masked_lm, tokenizer, test_arrays):
+    """filled_masks.txt and the keras-hub preset, in the run's output folder."""
     examples = filled_masks(masked_lm, tokenizer, test_arrays, FILLED_EXAMPLES)
     print(examples.split("\n\n")[0])
     if run.is_chief:
         run.figures.append(write_text(run.output_dir / "filled_masks.txt", examples))
         run.figures.append(write_preset(masked_lm.backbone, tokenizer, run.output_dir / "preset"))
+
+
+# %% [markdown]
+# ## Training, evaluation and outputs
+#
+# `main` refuses `--data-dir` with `--data-file` before anything is written, then runs the steps in
+# order. `RecipeRun.start` seeds every random generator and picks the distribution strategy and
+# the precision policy; the budget gives the epochs for this many training rows (or `--epochs`),
+# and the optimizer steps they make set the length of the learning-rate schedule. `run.fit` trains
+# with a backup after every epoch (an interrupted run resumes from it), TensorBoard logs and a
+# checkpoint of the best epoch by validation loss, whose weights the model ends with. The test rows
+# are scored once, at the end, and `run.finish` saves `model.keras` (the masked-LM model),
+# `metrics.json` (with the documents, rows, vocabulary size and the encoder's parameters) and the
+# learning curves in `--output-dir`.
+
+
+# %%
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    if args.data_dir and args.data_file:
+        raise UsageError("--data-dir and --data-file both name the text to pretrain on; give one")
+    run = RecipeRun.start(args, recipe=RECIPE)
+    corpus = load_corpus(args)
+    vocabulary, tokenizer, pieces, rows = tokenize(args, corpus)
+    train, validation, test, test_arrays = masked_rows(args, tokenizer, pieces)
+
+    epochs = BUDGET.epochs(rows["train"], args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(rows["train"], args.batch_size)
+    masked_lm = build_model(args, run, tokenizer, steps)
+    masked_lm.summary(print_fn=lambda line, **_: print(line))
+
+    run.fit(masked_lm, train, validation, train_examples=rows["train"], epochs=epochs)
+    score(run, masked_lm, tokenizer, pieces["train"], test, test_arrays)
+    write_outputs(run, masked_lm, tokenizer, test_arrays)
     return run.finish(
         masked_lm,
         dataset=corpus.name,
@@ -312,5 +455,6 @@ def main(argv=None):
     )
 
 
+# %%
 if __name__ == "__main__":
-    run_recipe(main)
+    run_recipe(main, ARGS)

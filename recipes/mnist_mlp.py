@@ -1,3 +1,4 @@
+# %% [markdown]
 r"""Classify handwritten digits (MNIST) or clothes (Fashion-MNIST) with a multilayer perceptron.
 
 **Task.** Each example is a 28×28 grayscale image $x$ with pixel values
@@ -54,7 +55,7 @@ form: the bias corrections $1/(1-\beta_1^t)$ and $1/(1-\beta_2^t)$ are folded
 into the step size $\alpha_t$, so $\epsilon$ is added to $\sqrt{v_t}$; the
 textbook form adds it to the bias-corrected root and differs only by the size
 of $\epsilon$. The step size
-$\eta_t$ starts at ``--learning-rate`` and decays to zero along a half cosine
+$\eta_t$ starts at `--learning-rate` and decays to zero along a half cosine
 over the run, which settles the weights at the end instead of leaving them
 bouncing at a constant step.
 
@@ -64,14 +65,26 @@ size $B$, at least 1 and at most 20. On the 55,000 images that is 7 epochs;
 1,000 images (900 to train on) get 20 short ones, 40 steps, where 7 epochs
 would be 14 steps; more passes over so few images only overfit. The run ends
 with the weights of its epoch with the best validation accuracy: the last,
-unless a later epoch got worse. ``--epochs`` overrides the rule.
+unless a later epoch got worse. `--epochs` overrides the rule.
 
-Run it::
+Run it:
 
-    python -m recipes.mnist_mlp
-    python -m recipes.mnist_mlp --dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist
+```bash
+python -m recipes.mnist_mlp
+python -m recipes.mnist_mlp --dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist
+```
 """
 
+# %% [markdown]
+# ## The command line
+#
+# Every recipe takes the same shared flags (`--epochs`, `--batch-size`, `--learning-rate`,
+# `--strategy`, `--mixed-precision`, `--output-dir`, `--data-dir`, `--quick`, ...; see
+# `mlrecipes.cli.recipe_parser`) with its own defaults, and adds flags of its own: here the data
+# set and the shape of the network. `BUDGET` sets how long training lasts when `--epochs` is not
+# given (see "Training length" above).
+
+# %%
 from __future__ import annotations
 
 import argparse
@@ -79,7 +92,7 @@ import argparse
 from mlrecipes.budget import TrainingBudget
 from mlrecipes.cli import check_command_line, fraction, parse_recipe_args, positive_int, recipe_parser, run_recipe
 
-# How long to train: about 756 optimizer steps (7 epochs of 55,000 images at batch 512), 1 to 20 epochs.
+# About 756 optimizer steps (7 epochs of 55,000 images at batch 512), 1 to 20 epochs.
 BUDGET = TrainingBudget(steps=756, min_epochs=1, max_epochs=20)
 
 
@@ -115,10 +128,25 @@ def build_parser():
     return parser
 
 
-if __name__ == "__main__":
-    # Answer --help and refuse bad flags now, before the seconds-long import of TensorFlow below.
-    check_command_line(build_parser())
+# %% [markdown]
+# ## The flags of this run
+#
+# As a program, the recipe takes its flags from the command line:
+# `python -m recipes.mnist_mlp --hidden-units 64 64`. In a notebook, write them in `ARGS`,
+# as they would be typed, for example
+# `ARGS = ["--quick", "--dataset", "fashion_mnist", "--data-dir", "/usr/share/datasets/fashion-mnist"]`.
+# `ARGS = None` means the command line's flags, and in a notebook every default. `--help` is
+# answered, and a bad flag refused, at once: before the seconds-long import of TensorFlow in the
+# cell after.
 
+# %% tags=["parameters"]
+ARGS = None
+
+# %%
+if __name__ == "__main__":
+    check_command_line(build_parser(), ARGS)
+
+# %%
 import keras
 
 from mlrecipes.data import load_mnist, make_pipeline, pixel_statistics, steps_per_epoch
@@ -126,30 +154,41 @@ from mlrecipes.models import build_mlp
 from mlrecipes.run import RecipeRun
 from mlrecipes.schedules import warmup_cosine
 
+# %% [markdown]
+# ## The data
+#
+# `load_mnist` reads the images from a `--data-dir` of IDX files, or downloads them with
+# tensorflow-datasets, and cuts them into three splits of `(image, label)` pairs: uint8 images of
+# shape (28, 28, 1) and integer labels. `--quick` keeps the first 2,048 training images and 512
+# each of validation and test. `make_pipeline` turns each split into a `tf.data` pipeline that
+# caches the decoded images in memory, reshuffles the training images every epoch, batches and
+# prefetches (the concept page "Data pipelines" explains why in this order).
 
-def main(argv=None):
-    args = parse_recipe_args(build_parser(), argv)
-    run = RecipeRun.start(args, recipe="mnist_mlp")
 
-    # Data: uint8 images of shape (28, 28, 1) and integer labels, cut into
-    # train / validation / test. The pipeline caches the decoded images in
-    # memory, reshuffles them every epoch, batches and prefetches.
+# %%
+def load_data(args):
+    """The three splits, and a batched pipeline for each."""
     data = load_mnist(args.dataset, data_dir=args.data_dir)
     if args.quick:
         data = data.quick()
     train = make_pipeline(data.train, args.batch_size, shuffle=True, seed=args.seed)
     validation = make_pipeline(data.validation, args.batch_size)
     test = make_pipeline(data.test, args.batch_size)
+    return data, train, validation, test
 
-    # Training length: the budget's epochs for this many images (or --epochs),
-    # and the optimizer steps they make, for the learning-rate schedule.
-    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
-    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
 
-    # Model: built and compiled inside the strategy's scope, so its variables
-    # are mirrored on every replica. It takes raw 0-255 pixels and standardizes
-    # them itself with the training pixels' mean and standard deviation, so
-    # the saved model needs no preprocessing.
+# %% [markdown]
+# ## The model
+#
+# `build_mlp` builds the network of the formulas above. Its first layer standardizes raw 0–255
+# pixels with the training pixels' mean and standard deviation, so the saved model needs no
+# preprocessing. The model is built and compiled inside the strategy's scope, so that its variables
+# are mirrored on every replica, with Adam on the cosine schedule over the run's `steps`.
+
+
+# %%
+def build_model(args, data, run, steps):
+    """The multilayer perceptron, compiled with its loss, optimizer and accuracy metric."""
     (mean,), (std,) = pixel_statistics(data.train)
     with run.strategy.scope():
         model = build_mlp(
@@ -168,14 +207,39 @@ def main(argv=None):
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             jit_compile=run.jit_compile,
         )
+    return model
+
+
+# %% [markdown]
+# ## Training, evaluation and outputs
+#
+# `main` runs the steps in order. `RecipeRun.start` seeds every random generator and picks the
+# distribution strategy and the precision policy; the budget gives the epochs for this many images
+# (or `--epochs`), and the optimizer steps they make set the length of the learning-rate schedule.
+# `run.fit` trains with a backup after every epoch (an interrupted run resumes from it), TensorBoard
+# logs and a checkpoint of the best epoch by validation accuracy, whose weights the model ends with.
+# The test split is evaluated once, at the end; `run.report_classifier` draws the confusion matrix
+# and test images with their predicted labels, and `run.finish` saves `model.keras`, `metrics.json`
+# and the learning curves in `--output-dir`.
+
+
+# %%
+def main(argv=None):
+    args = parse_recipe_args(build_parser(), argv)
+    run = RecipeRun.start(args, recipe="mnist_mlp")
+    data, train, validation, test = load_data(args)
+
+    epochs = BUDGET.epochs(data.sizes["train"], args.batch_size, override=args.epochs)
+    steps = epochs * steps_per_epoch(data.sizes["train"], args.batch_size)
+    model = build_model(args, data, run, steps)
     model.summary(print_fn=lambda line, **_: print(line))
 
-    # Train, evaluate once on the test split, and write the outputs.
     run.fit(model, train, validation, train_examples=data.sizes["train"], epochs=epochs, monitor="val_accuracy")
     run.evaluate(model, test)
     run.report_classifier(model, test, data.class_names)
     return run.finish(model, dataset=args.dataset, data_source=data.source)
 
 
+# %%
 if __name__ == "__main__":
-    run_recipe(main)
+    run_recipe(main, ARGS)
