@@ -2,7 +2,7 @@
 
 The library holds the parts every recipe shares (command line, data loading,
 distribution strategy, training loop set-up, plots and run outputs); the recipes
-in the ``recipes`` package hold the lesson: the model and the data pipeline.
+in the `recipes` package hold the lesson: the model and the data pipeline.
 """
 
 import os as _os

@@ -10,12 +10,12 @@ the training split:
     steps_per_epoch = ceil(train_examples / batch_size).
 
 A large data set gets the steps it needs in a few passes (at least
-``min_epochs``); a small one gets more passes, up to ``max_epochs``, beyond
+`min_epochs`); a small one gets more passes, up to `max_epochs`, beyond
 which extra passes over the same few examples only overfit (the run then keeps
-the weights of its best validation epoch anyway). ``--epochs`` overrides the rule.
+the weights of its best validation epoch anyway). `--epochs` overrides the rule.
 
 This module imports neither TensorFlow nor Keras: the command line shows the
-rule in ``--help`` before TensorFlow loads.
+rule in `--help` before TensorFlow loads.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 
 def steps_per_epoch(examples: int, batch_size: int, *, drop_remainder: bool = False) -> int:
-    """Optimizer steps (batches) in one pass over ``examples`` examples.
+    """Optimizer steps (batches) in one pass over `examples` examples.
 
     Args:
         examples: Examples in the split.
@@ -33,14 +33,14 @@ def steps_per_epoch(examples: int, batch_size: int, *, drop_remainder: bool = Fa
         drop_remainder: Whether a last, smaller batch is dropped.
 
     Returns:
-        ``ceil(examples / batch_size)``, or ``floor`` when the remainder is dropped.
+        `ceil(examples / batch_size)`, or `floor` when the remainder is dropped.
     """
     return examples // batch_size if drop_remainder else math.ceil(examples / batch_size)
 
 
 @dataclass(frozen=True)
 class TrainingBudget:
-    """A recipe's default training length: about ``steps`` optimizer steps, in whole epochs.
+    """A recipe's default training length: about `steps` optimizer steps, in whole epochs.
 
     Attributes:
         steps: The optimizer steps to aim for.
@@ -62,15 +62,15 @@ class TrainingBudget:
             )
 
     def epochs(self, train_examples: int, batch_size: int, *, override: int | None = None) -> int:
-        """The number of epochs for a training split of ``train_examples``.
+        """The number of epochs for a training split of `train_examples`.
 
         Args:
             train_examples: Examples in one pass over the training data.
             batch_size: Global batch size.
-            override: Epochs asked for explicitly (``--epochs``); returned as they are when given.
+            override: Epochs asked for explicitly (`--epochs`); returned as they are when given.
 
         Returns:
-            ``override``, or ``ceil(steps / steps_per_epoch)`` clamped to ``[min_epochs, max_epochs]``.
+            `override`, or `ceil(steps / steps_per_epoch)` clamped to `[min_epochs, max_epochs]`.
         """
         if override is not None:
             return override
@@ -78,9 +78,9 @@ class TrainingBudget:
         return min(self.max_epochs, max(self.min_epochs, wanted))
 
     def describe(self) -> str:
-        """The rule in words, for ``--help`` and the docs.
+        """The rule in words, for `--help` and the docs.
 
         Returns:
-            For example ``"enough epochs for about 864 optimizer steps, at least 1 and at most 40"``.
+            For example `"enough epochs for about 864 optimizer steps, at least 1 and at most 40"`.
         """
         return f"enough epochs for about {self.steps:,} optimizer steps, at least {self.min_epochs} and at most {self.max_epochs}"

@@ -1,13 +1,15 @@
 """The standard Keras callbacks of every run, and where they write.
 
-Layout of a run folder (``--output-dir``)::
+Layout of a run folder (`--output-dir`):
 
-    backup/                 BackupAndRestore state while training (removed at the end):
-                            weights and optimizer, the epoch, and the random
-                            generators' states (random_state-<epoch>.npz)
-    checkpoints/best.keras  the model of the best validation epoch so far (see BestEpochCheckpoint)
-    logs/                   TensorBoard logs (tensorboard --logdir runs/)
-    history.csv             one row of metrics per epoch
+```text
+backup/                 BackupAndRestore state while training (removed at the end):
+                        weights and optimizer, the epoch, and the random
+                        generators' states (random_state-<epoch>.npz)
+checkpoints/best.keras  the model of the best validation epoch so far (see BestEpochCheckpoint)
+logs/                   TensorBoard logs (tensorboard --logdir runs/)
+history.csv             one row of metrics per epoch
+```
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ HISTORY_FILE = "history.csv"
 
 
 def completed_epochs_in_backup(output_dir: str | Path) -> int:
-    """How many epochs an interrupted run in ``output_dir`` had finished (0 if none)."""
+    """How many epochs an interrupted run in `output_dir` had finished (0 if none)."""
     metadata = Path(output_dir) / BACKUP_DIR / "training_metadata.json"
     try:
         return int(json.loads(metadata.read_text())["epoch"])
@@ -43,18 +45,18 @@ def seed_generator_states(model: keras.Model) -> list[keras.Variable]:
 
 
 class RandomStateBackup(keras.callbacks.Callback):
-    """Back up the model's seed-generator states beside ``BackupAndRestore``'s backup.
+    """Back up the model's seed-generator states beside `BackupAndRestore`'s backup.
 
-    After every epoch it writes ``random_state-<epoch>.npz`` (keeping the two
-    newest, like ``BackupAndRestore(double_checkpoint=True)``); when a run
+    After every epoch it writes `random_state-<epoch>.npz` (keeping the two
+    newest, like `BackupAndRestore(double_checkpoint=True)`); when a run
     resumes, it restores the file of the epoch the backup restored. With
-    :class:`keras.callbacks.BackupAndRestore` and a training stream replayed
-    from its start (see :meth:`mlrecipes.run.RecipeRun.fit`), a deterministic
+    `keras.callbacks.BackupAndRestore` and a training stream replayed
+    from its start (see [`mlrecipes.run.RecipeRun.fit`][mlrecipes.run.RecipeRun.fit]), a deterministic
     run that is killed and resumed ends with the same weights as one that was
     never interrupted.
 
     Args:
-        backup_dir: The ``BackupAndRestore`` folder.
+        backup_dir: The `BackupAndRestore` folder.
     """
 
     def __init__(self, backup_dir: str | Path):
@@ -99,13 +101,13 @@ class RandomStateBackup(keras.callbacks.Callback):
 
 
 def monitor_mode(monitor: str) -> str:
-    """Whether a higher (``"max"``) or lower (``"min"``) value of a metric is better.
+    """Whether a higher (`"max"`) or lower (`"min"`) value of a metric is better.
 
     Args:
-        monitor: A metric name as Keras logs it, such as ``"val_loss"`` or ``"val_accuracy"``.
+        monitor: A metric name as Keras logs it, such as `"val_loss"` or `"val_accuracy"`.
 
     Returns:
-        ``"max"`` for accuracies, AUC, precision, recall and BLEU; ``"min"`` otherwise (losses, errors).
+        `"max"` for accuracies, AUC, precision, recall and BLEU; `"min"` otherwise (losses, errors).
     """
     better_high = ("acc", "auc", "precision", "recall", "bleu", "exact_match")
     return "max" if any(part in monitor for part in better_high) else "min"
@@ -114,28 +116,28 @@ def monitor_mode(monitor: str) -> str:
 class BestEpochCheckpoint(keras.callbacks.Callback):
     """Keep the model of the best validation epoch, and end training with its weights.
 
-    After every epoch whose ``monitor`` is at least as good as the best so far
+    After every epoch whose `monitor` is at least as good as the best so far
     (a tie goes to the later epoch, trained with a smaller learning rate), the
-    whole model is saved to ``path``. When training ends on a worse epoch, the
+    whole model is saved to `path`. When training ends on a worse epoch, the
     model's weights are set back to the best epoch's, so a run never hands back
     a model worse than its own best validation epoch: a last epoch that broke
     down (a validation accuracy falling to chance) or overfitted costs nothing.
 
-    A resumed run passes the ``monitor`` values of the epochs it already
+    A resumed run passes the `monitor` values of the epochs it already
     finished, so that the best epoch is judged over the whole run.
 
     Args:
-        path: The ``.keras`` file to keep the best model in.
-        monitor: The metric that judges the epochs, such as ``"val_loss"``.
-        history: ``monitor``'s values of the epochs finished before this
-            ``fit`` (a resumed run), in order; empty for a new run.
+        path: The `.keras` file to keep the best model in.
+        monitor: The metric that judges the epochs, such as `"val_loss"`.
+        history: `monitor`'s values of the epochs finished before this
+            `fit` (a resumed run), in order; empty for a new run.
         restore: Set the best epoch's weights at the end of training.
 
     Attributes:
-        best: The best value of ``monitor`` so far (None before the first epoch).
+        best: The best value of `monitor` so far (None before the first epoch).
         best_epoch: The epoch (counted from 1) that reached it, or 0.
         last_epoch: The last epoch trained (counted from 1), or 0.
-        restored: Whether the weights were set back to ``best_epoch``'s at the end.
+        restored: Whether the weights were set back to `best_epoch`'s at the end.
     """
 
     def __init__(
@@ -199,16 +201,16 @@ def standard_callbacks(
         resuming: Whether this run continues an interrupted one (the history
             file is then appended to instead of replaced).
         early_stopping_patience: Stop after this many epochs without
-            improvement of ``monitor`` and restore the best weights; 0 never
+            improvement of `monitor` and restore the best weights; 0 never
             stops early.
         monitor: The metric checkpointing and early stopping watch.
-        monitor_history: ``monitor``'s values of the epochs a resumed run already finished.
-        checkpoint: Save the best model so far to ``checkpoints/best.keras`` and
+        monitor_history: `monitor`'s values of the epochs a resumed run already finished.
+        checkpoint: Save the best model so far to `checkpoints/best.keras` and
             end training with its weights (`BestEpochCheckpoint`).
-        tensorboard: Write TensorBoard logs to ``logs/``.
+        tensorboard: Write TensorBoard logs to `logs/`.
 
     Returns:
-        The callbacks, :class:`RandomStateBackup` and ``BackupAndRestore``
+        The callbacks, [`RandomStateBackup`][mlrecipes.callbacks.RandomStateBackup] and `BackupAndRestore`
         first so that a resumed run restores its state before the others act.
     """
     output_dir = Path(output_dir)

@@ -2,17 +2,19 @@
 
 The library (data loaders, model builders, tokenizers, strategies ...) raises
 Python exceptions that name the *argument* and the value it received, the way
-Keras does::
+Keras does:
 
-    >>> build_mlp((28, 28, 1), hidden_units=[0], num_classes=10)
-    ArgumentValueError: Invalid value for argument `hidden_units`: every layer
-    width must be positive. Received: hidden_units=[0]
+```pycon
+>>> build_mlp((28, 28, 1), hidden_units=[0], num_classes=10)
+ArgumentValueError: Invalid value for argument `hidden_units`: every layer
+width must be positive. Received: hidden_units=[0]
+```
 
 They subclass the built-in exception a Python user would catch
-(``ValueError``, ``OSError``) and :class:`InputError`, so that the command
-line (:mod:`mlrecipes.cli`) can tell bad input from a bug: it turns an
-:class:`InputError` into one line on standard error that names the *flag*
-(``--hidden-units 0: every layer width must be positive``) and exit status 2,
+(`ValueError`, `OSError`) and [`InputError`][mlrecipes.errors.InputError], so that the command
+line ([`mlrecipes.cli`][mlrecipes.cli]) can tell bad input from a bug: it turns an
+[`InputError`][mlrecipes.errors.InputError] into one line on standard error that names the *flag*
+(`--hidden-units 0: every layer width must be positive`) and exit status 2,
 and lets anything else raise with its traceback.
 """
 
@@ -36,7 +38,7 @@ class ArgumentValueError(InputError, ValueError):
         argument: The argument's name, as in the function's signature.
         value: The value received.
         reason: What is wrong with it and what would be accepted, without the
-            argument's name (for example ``"must be 0 or more"``).
+            argument's name (for example `"must be 0 or more"`).
 
     Attributes:
         argument: The argument's name.
@@ -60,7 +62,7 @@ class DataError(InputError, ValueError):
 
 
 class ConfigurationError(InputError, ValueError):
-    """The environment is set up wrongly, for example a malformed ``TF_CONFIG``."""
+    """The environment is set up wrongly, for example a malformed `TF_CONFIG`."""
 
 
 class DataUnavailableError(InputError, OSError):
@@ -70,6 +72,6 @@ class DataUnavailableError(InputError, OSError):
 class UsageError(InputError):
     """Bad command-line input, in the command line's own words (it names flags).
 
-    Raised only by the command-line layer: :mod:`mlrecipes.cli` and the
-    recipes' ``main`` functions. Library code raises the exceptions above.
+    Raised only by the command-line layer: [`mlrecipes.cli`][mlrecipes.cli] and the
+    recipes' `main` functions. Library code raises the exceptions above.
     """

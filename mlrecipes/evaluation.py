@@ -10,14 +10,14 @@ import numpy as np
 
 
 def predict_labels(model: keras.Model, dataset: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run a classifier over a batched dataset of ``(inputs, labels)``.
+    """Run a classifier over a batched dataset of `(inputs, labels)`.
 
     Args:
         model: A model whose output is one score per class.
-        dataset: Batched ``tf.data.Dataset`` of ``(inputs, labels)``.
+        dataset: Batched `tf.data.Dataset` of `(inputs, labels)`.
 
     Returns:
-        ``(true_labels, predicted_labels, probabilities)`` as NumPy arrays, in
+        `(true_labels, predicted_labels, probabilities)` as NumPy arrays, in
         the dataset's order.
     """
     true_parts, probability_parts = [], []
@@ -29,7 +29,7 @@ def predict_labels(model: keras.Model, dataset: Any) -> tuple[np.ndarray, np.nda
 
 
 def confusion_counts(true_labels: Sequence[int], predicted_labels: Sequence[int], num_classes: int) -> np.ndarray:
-    """Count ``matrix[i, j]``: examples of true class ``i`` predicted as ``j``."""
+    """Count `matrix[i, j]`: examples of true class `i` predicted as `j`."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(true_labels), np.asarray(predicted_labels)), 1)
     return matrix
@@ -43,7 +43,7 @@ def per_class_scores(matrix: np.ndarray, class_names: Sequence[str]) -> dict[str
     denominator is reported as 0.
 
     Returns:
-        Class name to ``{"precision", "recall", "f1", "support"}``.
+        Class name to `{"precision", "recall", "f1", "support"}`.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     true_positives = np.diag(matrix)

@@ -1,10 +1,10 @@
 """The figures of a generative model: image grids, reconstructions and the latent space.
 
-Like `mlrecipes.plots`, each function draws one figure with matplotlib's
+Like [`mlrecipes.plots`][mlrecipes.plots], each function draws one figure with matplotlib's
 non-interactive Agg backend, writes it as a PNG atomically and returns the
-path. They take plain NumPy arrays: images of shape ``(n, height, width)`` or
-``(n, height, width, channels)`` with values in [0, 1] (a single channel is
-drawn in gray), and codes of shape ``(n, 2)``.
+path. They take plain NumPy arrays: images of shape `(n, height, width)` or
+`(n, height, width, channels)` with values in [0, 1] (a single channel is
+drawn in gray), and codes of shape `(n, 2)`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mlrecipes.plots import save_figure
 
 
 def _displayable(images: np.ndarray, argument: str = "images") -> np.ndarray:
-    """Images as ``(n, height, width)`` gray or ``(n, height, width, 3)`` color, clipped to [0, 1]."""
+    """Images as `(n, height, width)` gray or `(n, height, width, 3)` color, clipped to [0, 1]."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -37,16 +37,16 @@ def _displayable(images: np.ndarray, argument: str = "images") -> np.ndarray:
 
 
 def tile(images: np.ndarray, rows: int, columns: int, *, gap: int = 1) -> np.ndarray:
-    """Lay out images row by row on one canvas, ``gap`` pixels apart (missing ones left blank).
+    """Lay out images row by row on one canvas, `gap` pixels apart (missing ones left blank).
 
     Args:
-        images: ``(n, height, width[, channels])``, values in [0, 1].
+        images: `(n, height, width[, channels])`, values in [0, 1].
         rows: Rows of the canvas.
         columns: Images per row.
         gap: Pixels between neighbours.
 
     Returns:
-        The canvas, ``(rows * (height + gap) - gap, columns * (width + gap) - gap[, channels])``.
+        The canvas, `(rows * (height + gap) - gap, columns * (width + gap) - gap[, channels])`.
     """
     images = _displayable(images)
     height, width = images.shape[1:3]
@@ -67,13 +67,13 @@ def image_grid(images: np.ndarray, path: str | Path, *, columns: int = 8, title:
     """Draw images in a grid, such as samples from a generative model.
 
     Args:
-        images: ``(n, height, width[, channels])``, values in [0, 1].
+        images: `(n, height, width[, channels])`, values in [0, 1].
         path: The PNG to write.
         columns: Images per row (fewer when there are fewer images).
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
     """
     images = _displayable(images)
     columns = max(1, min(columns, len(images)))
@@ -92,14 +92,14 @@ def reconstructions(
     """Draw originals with their reconstructions: each row of originals above its row of reconstructions.
 
     Args:
-        originals: ``(n, height, width[, channels])``, values in [0, 1].
+        originals: `(n, height, width[, channels])`, values in [0, 1].
         reconstructed: The model's reconstructions of them, same shape.
         path: The PNG to write.
         columns: Image pairs per row.
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
 
     Raises:
         ArgumentValueError: If the two batches differ in shape.
@@ -133,14 +133,14 @@ def latent_scatter(
     """Draw two-dimensional codes as points coloured by class.
 
     Args:
-        codes: ``(n, 2)``, such as the encoder's means of the test images.
+        codes: `(n, 2)`, such as the encoder's means of the test images.
         labels: The class of each code.
         class_names: Name of each class, for the legend.
         path: The PNG to write.
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
 
     Raises:
         ArgumentValueError: If the codes are not two-dimensional or the labels do not match them.
@@ -170,18 +170,18 @@ def latent_plane(images: np.ndarray, axis_values: Sequence[float], path: str | P
     """Draw the images decoded from a square grid of two-dimensional codes.
 
     Args:
-        images: ``(k * k, height, width[, channels])``: the image of code
-            ``(axis_values[j], axis_values[k - 1 - i])`` at row ``i``, column ``j``
+        images: `(k * k, height, width[, channels])`: the image of code
+            `(axis_values[j], axis_values[k - 1 - i])` at row `i`, column `j`
             (so $z_2$ grows upwards, as on a plot).
-        axis_values: The ``k`` values of each coordinate, increasing.
+        axis_values: The `k` values of each coordinate, increasing.
         path: The PNG to write.
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
 
     Raises:
-        ArgumentValueError: If there are not ``k * k`` images.
+        ArgumentValueError: If there are not `k * k` images.
     """
     images = _displayable(images)
     size = len(axis_values)

@@ -19,10 +19,10 @@ from typing import Any
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Give a temporary path to write to; rename it to ``path`` on success.
+    """Give a temporary path to write to; rename it to `path` on success.
 
-    The temporary file keeps ``path``'s suffix (Keras and matplotlib choose the
-    format from it). On an exception it is removed and ``path`` is untouched.
+    The temporary file keeps `path`'s suffix (Keras and matplotlib choose the
+    format from it). On an exception it is removed and `path` is untouched.
 
     Args:
         path: The final destination; its folder is created if needed.
@@ -46,21 +46,21 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically and return ``path``."""
+    """Write `text` to `path` atomically and return `path`."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON to ``path`` atomically and return ``path``."""
+    """Write `data` as indented JSON to `path` atomically and return `path`."""
     return write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
 
 
 def write_with(path: str | Path, save: Callable[[Path], object]) -> Path:
-    """Call ``save(temporary_path)``, then move the result to ``path`` atomically.
+    """Call `save(temporary_path)`, then move the result to `path` atomically.
 
-    For writers that take a path, such as ``model.save`` or ``figure.savefig``.
+    For writers that take a path, such as `model.save` or `figure.savefig`.
     """
     with atomic_path(path) as temporary:
         save(temporary)

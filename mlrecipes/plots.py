@@ -24,15 +24,15 @@ DPI = 110
 def save_figure(figure: plt.Figure, path: str | Path) -> Path:
     """Lay a figure out, write it as a PNG atomically and close it.
 
-    Every figure module (this one, `mlrecipes.generative_plots`,
-    `mlrecipes.regression.plots`) saves through this function.
+    Every figure module (this one, [`mlrecipes.generative_plots`][mlrecipes.generative_plots],
+    [`mlrecipes.regression.plots`][mlrecipes.regression.plots]) saves through this function.
 
     Args:
         figure: The figure to save.
         path: The PNG to write.
 
     Returns:
-        ``path``.
+        `path`.
     """
     try:
         figure.tight_layout()
@@ -41,18 +41,40 @@ def save_figure(figure: plt.Figure, path: str | Path) -> Path:
         plt.close(figure)
 
 
+# How figure titles spell the data sets the recipes load by name; a folder's data set keeps its folder name.
+DATASET_TITLES = {
+    "mnist": "MNIST",
+    "fashion_mnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+    "imdb": "IMDB",
+    "tiny_shakespeare": "Tiny Shakespeare",
+}
+
+
+def dataset_title(name: str) -> str:
+    """A data set's name as a figure title spells it: `"fashion_mnist"` gives `"Fashion-MNIST"`.
+
+    Args:
+        name: The name a recipe records as `dataset` in `metrics.json`.
+
+    Returns:
+        The usual spelling of a known data set, else `name` itself.
+    """
+    return DATASET_TITLES.get(name, name)
+
+
 def learning_curves(history: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "") -> Path:
     """Plot each metric per epoch, training beside validation.
 
     Args:
         history: Metric name to per-epoch values, as in Keras'
-            ``History.history``; ``val_``-prefixed names are drawn on the same
+            `History.history`; `val_`-prefixed names are drawn on the same
             panel as their training counterpart.
         path: The PNG to write.
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
     """
     names = [name for name in history if not name.startswith("val_") and name not in ("epoch", "learning_rate", "lr")]
     names = names or [name for name in history if name.startswith("val_")]
@@ -88,7 +110,7 @@ def prediction_grid(
     """Show test images with their predicted and true labels; wrong ones in red.
 
     Args:
-        images: ``(n, height, width)`` or ``(n, height, width, channels)``, any
+        images: `(n, height, width)` or `(n, height, width, channels)`, any
             numeric range (each image is scaled for display).
         true_labels: The true class of each image.
         predicted_labels: The predicted class of each image.
@@ -98,7 +120,7 @@ def prediction_grid(
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
     """
     images = np.asarray(images)
     count = len(images)
@@ -144,14 +166,14 @@ def confusion_matrix(
     examples (each row sums to 1), so rare classes stay readable.
 
     Args:
-        matrix: ``(k, k)`` counts, ``matrix[i, j]`` examples of class ``i``
-            predicted as class ``j``.
+        matrix: `(k, k)` counts, `matrix[i, j]` examples of class `i`
+            predicted as class `j`.
         class_names: Name of each class.
         path: The PNG to write.
         title: Figure title.
 
     Returns:
-        ``path``.
+        `path`.
     """
     matrix = np.asarray(matrix)
     size = len(class_names)

@@ -1,18 +1,20 @@
 """One run of a recipe: set-up, training, evaluation and outputs.
 
 A recipe keeps the lesson (its data pipeline and its model) and hands the
-boilerplate to :class:`RecipeRun`::
+boilerplate to [`RecipeRun`][mlrecipes.run.RecipeRun]:
 
-    run = RecipeRun.start(args, recipe="mnist_mlp")   # seed, strategy, precision
-    with run.strategy.scope():
-        model = ...                                    # build and compile
-    run.fit(model, train_ds, validation_ds, train_examples=n)
-    run.evaluate(model, test_ds)
-    run.report_classifier(model, test_ds, class_names)
-    run.finish(model, dataset="mnist")                 # model.keras, metrics.json
+```python
+run = RecipeRun.start(args, recipe="mnist_mlp")   # seed, strategy, precision
+with run.strategy.scope():
+    model = ...                                    # build and compile
+run.fit(model, train_ds, validation_ds, train_examples=n)
+run.evaluate(model, test_ds)
+run.report_classifier(model, test_ds, class_names)
+run.finish(model, dataset="mnist")                 # model.keras, metrics.json
+```
 
 Outputs are written atomically, only after training has succeeded; bad input
-is rejected (as :class:`~mlrecipes.errors.UsageError`) before anything is written.
+is rejected (as [`UsageError`][mlrecipes.errors.UsageError]) before anything is written.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def check_output_dir(path: Path) -> None:
     """Refuse an output folder that cannot be created and written, before any work and without writing.
 
     Raises:
-        ArgumentValueError: (argument ``output_dir``) When ``path`` or an ancestor
+        ArgumentValueError: (argument `output_dir`) When `path` or an ancestor
             is a file, or the nearest existing ancestor is read-only or not writable.
     """
     if path.exists() and not path.is_dir():
@@ -93,13 +95,13 @@ def check_backup(backup: Path) -> None:
     """Make sure an interrupted run's backup can be resumed from, before resuming.
 
     Keras keeps the previous epoch's backup beside the latest one
-    (``BackupAndRestore(double_checkpoint=True)`` copies it to ``*.bkp`` before
+    (`BackupAndRestore(double_checkpoint=True)` copies it to `*.bkp` before
     writing the new one). When the latest weights are damaged — a write cut
     short by a full disk — and the previous ones are sound, the previous backup
     takes their place, with a warning; the run then resumes one epoch earlier.
 
     Raises:
-        UsageError: Naming the damaged file and ``--restart`` when no sound backup is left.
+        UsageError: Naming the damaged file and `--restart` when no sound backup is left.
     """
     latest = backup / "latest.weights.h5"
     if not latest.exists():
@@ -137,8 +139,8 @@ def chief_and_index(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
     """Whether this process is the chief of its cluster, and its worker index.
 
     Without a cluster (one machine) the process is the chief. In a
-    ``MultiWorkerMirroredStrategy`` cluster the chief is the task of type
-    ``chief``, or worker 0 when the cluster names no chief.
+    `MultiWorkerMirroredStrategy` cluster the chief is the task of type
+    `chief`, or worker 0 when the cluster names no chief.
     """
     resolver = getattr(strategy, "cluster_resolver", None)
     task_type = getattr(resolver, "task_type", None)
@@ -150,7 +152,7 @@ def chief_and_index(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
 
 
 def optimizer_steps(model: keras.Model, fallback: int | None = None) -> int | None:
-    """The optimizer steps a model has taken (its optimizer's ``iterations``), resumed runs included.
+    """The optimizer steps a model has taken (its optimizer's `iterations`), resumed runs included.
 
     Args:
         model: A compiled model.
@@ -168,10 +170,10 @@ def optimizer_steps(model: keras.Model, fallback: int | None = None) -> int | No
 def replayable_stream(train: tf.data.Dataset, completed_epochs: int = 0) -> tuple[tf.data.Dataset, int | None]:
     """Turn a finite training pipeline into one stream of epochs that a resumed run can replay.
 
-    A seeded ``shuffle(..., reshuffle_each_iteration=True)`` gives each pass
+    A seeded `shuffle(..., reshuffle_each_iteration=True)` gives each pass
     over the data a new order, but a new process starts again from the first
     order. Repeating the pipeline into one stream makes the order of pass *k*
-    depend only on the seed and *k*; a run resumed after ``completed_epochs``
+    depend only on the seed and *k*; a run resumed after `completed_epochs`
     skips that many passes and sees exactly the batches an uninterrupted run
     would have seen.
 
@@ -180,8 +182,8 @@ def replayable_stream(train: tf.data.Dataset, completed_epochs: int = 0) -> tupl
         completed_epochs: Passes already trained (by the run being resumed).
 
     Returns:
-        The stream and the steps per epoch to give ``fit``; a pipeline of
-        unknown or infinite length is returned unchanged with ``None``.
+        The stream and the steps per epoch to give `fit`; a pipeline of
+        unknown or infinite length is returned unchanged with `None`.
     """
     steps = int(train.cardinality())
     if steps <= 0:
@@ -194,14 +196,14 @@ class RecipeRun:
 
     Attributes:
         args: The parsed command line.
-        recipe: The recipe's name, such as ``"mnist_mlp"``.
-        strategy: The ``tf.distribute`` strategy to build the model under.
-        output_dir: Where this process writes: ``--output-dir`` on the chief, a
+        recipe: The recipe's name, such as `"mnist_mlp"`.
+        strategy: The `tf.distribute` strategy to build the model under.
+        output_dir: Where this process writes: `--output-dir` on the chief, a
             temporary sub-folder on the other workers of a cluster.
         is_chief: Whether this process writes the run's outputs.
         precision_policy: The Keras dtype policy in force.
-        metrics: Everything measured so far; written to ``metrics.json``.
-        history: Per-epoch metrics of the training, once :meth:`fit` ran.
+        metrics: Everything measured so far; written to `metrics.json`.
+        history: Per-epoch metrics of the training, once [`fit`][mlrecipes.run.RecipeRun.fit] ran.
     """
 
     def __init__(self, args: argparse.Namespace, recipe: str, strategy: tf.distribute.Strategy, policy: str):
@@ -223,7 +225,7 @@ class RecipeRun:
         """Seed every random generator, pick the strategy and the precision policy.
 
         Args:
-            args: The parsed command line of :func:`mlrecipes.cli.recipe_parser`.
+            args: The parsed command line of [`mlrecipes.cli.recipe_parser`][mlrecipes.cli.recipe_parser].
             recipe: The recipe's name.
 
         Raises:
@@ -267,7 +269,7 @@ class RecipeRun:
 
     @property
     def jit_compile(self) -> bool | str:
-        """The ``jit_compile`` argument for ``model.compile`` from ``--xla``."""
+        """The `jit_compile` argument for `model.compile` from `--xla`."""
         return {"on": True, "off": False}.get(self.args.xla, "auto")
 
     def fit(
@@ -283,21 +285,21 @@ class RecipeRun:
     ) -> dict[str, list[float]]:
         """Train with the standard callbacks, resuming an interrupted run.
 
-        The model ends with the weights of its best epoch by ``monitor`` (see
-        `mlrecipes.callbacks.BestEpochCheckpoint`), which is usually the last.
-        ``metrics.json`` records the epochs and optimizer steps taken, the
-        best epoch and whether its weights were restored.
+        The model ends with the weights of its best epoch by `monitor` (see
+        [`mlrecipes.callbacks.BestEpochCheckpoint`][mlrecipes.callbacks.BestEpochCheckpoint]), which is usually the
+        last. `metrics.json` records the epochs and optimizer steps taken, the best epoch and whether its weights were
+        restored.
 
         Args:
-            model: A compiled model, built under :attr:`strategy`.
+            model: A compiled model, built under [`strategy`][mlrecipes.run.RecipeRun].
             train: The batched training pipeline.
             validation: The batched validation pipeline, or None.
             train_examples: Examples per epoch, for the throughput figure.
-            epochs: Epochs to train: ``--epochs``, or what the recipe's
-                `mlrecipes.budget.TrainingBudget` gives for its data.
+            epochs: Epochs to train: `--epochs`, or what the recipe's
+                [`mlrecipes.budget.TrainingBudget`][mlrecipes.budget.TrainingBudget] gives for its data.
             callbacks: Extra callbacks, after the standard ones.
             monitor: Metric that judges the epochs, for the best checkpoint
-                and early stopping (the training ``loss`` without validation data).
+                and early stopping (the training `loss` without validation data).
 
         Returns:
             The per-epoch history of every epoch of the run, resumed ones included.
@@ -445,7 +447,7 @@ class RecipeRun:
         return {name: values for name, values in history.items() if values}
 
     def evaluate(self, model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
-        """Evaluate on the test split; record ``test_<metric>`` for every compiled metric."""
+        """Evaluate on the test split; record `test_<metric>` for every compiled metric."""
         results = model.evaluate(test, return_dict=True, verbose=0)
         test_metrics = {f"test_{name}": round(float(value), 6) for name, value in results.items()}
         self.metrics.update(test_metrics)
@@ -461,8 +463,8 @@ class RecipeRun:
     ) -> dict[str, Any]:
         """Confusion matrix, per-class scores and the figures of a classifier.
 
-        Writes ``confusion_matrix.png`` and, for image inputs,
-        ``predictions.png`` (the first test images with predicted and true
+        Writes `confusion_matrix.png` and, for image inputs,
+        `predictions.png` (the first test images with predicted and true
         labels, wrong ones marked); records per-class precision, recall and
         F1 and the confusion matrix in the metrics.
 
@@ -500,20 +502,28 @@ class RecipeRun:
             )
         return report
 
-    def finish(self, model: keras.Model, *, dataset: str, **extra: Any) -> dict[str, Any]:
-        """Write ``model.keras``, ``metrics.json`` and the learning curves; print a summary.
+    def finish(
+        self, model: keras.Model, *, dataset: str, draw_learning_curves: bool = True, **extra: Any
+    ) -> dict[str, Any]:
+        """Write `model.keras`, `metrics.json` and the learning curves; print a summary.
 
         Args:
             model: The trained model.
             dataset: The data set's name, recorded in the metrics.
-            **extra: More figures to record in ``metrics.json``.
+            draw_learning_curves: Draw `learning_curves.png` from the history; False when the recipe has
+                drawn its own.
+            **extra: More figures to record in `metrics.json`.
 
         Returns:
             The metrics as written.
         """
-        if self.history:
+        if self.history and draw_learning_curves:
             self.figures.append(
-                plots.learning_curves(self.history, self.output_dir / "learning_curves.png", title=self.recipe)
+                plots.learning_curves(
+                    self.history,
+                    self.output_dir / "learning_curves.png",
+                    title=f"{plots.dataset_title(dataset)}: {self.recipe}",
+                )
             )
         model_path = write_with(self.output_dir / "model.keras", model.save)
         config = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(self.args).items()}

@@ -1,13 +1,15 @@
-"""Reloading a finished run: its ``model.keras`` and its ``metrics.json``.
+"""Reloading a finished run: its `model.keras` and its `metrics.json`.
 
-Every recipe writes both into its ``--output-dir``; the recipes that predict
-from a saved model (``--model-dir RUN``) reload them with :func:`load_run`::
+Every recipe writes both into its `--output-dir`; the recipes that predict
+from a saved model (`--model-dir RUN`) reload them with [`load_run`][mlrecipes.saved_run.load_run]:
 
-    run = load_run("runs/text_classification", recipe="text_classification")
-    run.model.predict(...)
-    run.metrics["class_names"]
+```python
+run = load_run("runs/text_classification", recipe="text_classification")
+run.model.predict(...)
+run.metrics["class_names"]
+```
 
-The model loads in Keras' safe mode: a file holding a ``Lambda`` layer (code)
+The model loads in Keras' safe mode: a file holding a `Lambda` layer (code)
 is refused, not executed.
 """
 
@@ -34,7 +36,7 @@ class SavedRun:
     Attributes:
         path: The run folder.
         model: The trained model, as saved.
-        metrics: The run's ``metrics.json`` (test figures, configuration, and
+        metrics: The run's `metrics.json` (test figures, configuration, and
             whatever the recipe needs to predict, such as class names).
     """
 
@@ -47,17 +49,17 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
     """Reload the model and the metrics of a finished run folder.
 
     Args:
-        run_dir: The run folder (the recipe's ``--output-dir``).
-        recipe: The recipe that must have written it, such as ``"text_classification"``;
-            a run that ``metrics.json`` says another recipe wrote is refused.
-        required: Entries that ``metrics.json`` must hold for the caller.
+        run_dir: The run folder (the recipe's `--output-dir`).
+        recipe: The recipe that must have written it, such as `"text_classification"`;
+            a run that `metrics.json` says another recipe wrote is refused.
+        required: Entries that `metrics.json` must hold for the caller.
 
     Returns:
         The reloaded run.
 
     Raises:
-        ArgumentValueError: (argument ``model_dir``) When the folder is missing,
-            holds no finished run of ``recipe``, or its files cannot be read.
+        ArgumentValueError: (argument `model_dir`) When the folder is missing,
+            holds no finished run of `recipe`, or its files cannot be read.
     """
     path = Path(run_dir)
 

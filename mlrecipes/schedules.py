@@ -9,8 +9,8 @@ $$\eta_t = \begin{cases}
 \frac{\eta_{\max}}{2} \left(1 + \cos \frac{\pi (t - w)}{T - w}\right), & w \le t \le T.
 \end{cases}$$
 
-It is Keras' own ``CosineDecay`` with the decay spread over the $T - w$ steps
-after the warm-up; giving ``CosineDecay`` all $T$ steps as ``decay_steps`` next
+It is Keras' own `CosineDecay` with the decay spread over the $T - w$ steps
+after the warm-up; giving `CosineDecay` all $T$ steps as `decay_steps` next
 to a warm-up would stop the run before the cosine reaches 0.
 """
 
@@ -24,15 +24,15 @@ from mlrecipes.errors import ArgumentValueError
 def warmup_cosine(
     peak_learning_rate: float, total_steps: int, warmup_steps: int = 0
 ) -> keras.optimizers.schedules.LearningRateSchedule:
-    """A linear warm-up to ``peak_learning_rate``, then a half cosine down to 0 at ``total_steps``.
+    """A linear warm-up to `peak_learning_rate`, then a half cosine down to 0 at `total_steps`.
 
     Args:
-        peak_learning_rate: The rate at the end of the warm-up (the recipes' ``--learning-rate``).
+        peak_learning_rate: The rate at the end of the warm-up (the recipes' `--learning-rate`).
         total_steps: Optimizer steps in the whole run; the rate is 0 after the last one.
         warmup_steps: Steps of linear warm-up from 0; 0 starts at the peak.
 
     Returns:
-        A Keras schedule to give the optimizer as its ``learning_rate``.
+        A Keras schedule to give the optimizer as its `learning_rate`.
 
     Raises:
         ArgumentValueError: On a rate that is not positive, fewer than 1 step,

@@ -1,12 +1,12 @@
 """Keeping TensorFlow's own C++ log lines off a recipe's terminal.
 
 TensorFlow writes start-up lines to standard error from C++ before Python can
-configure anything (``TF_CPP_MIN_LOG_LEVEL`` does not reach the ones absl
+configure anything (`TF_CPP_MIN_LOG_LEVEL` does not reach the ones absl
 writes "before absl::InitializeLog() is called"): oneDNN, CUDA probing, CPU
-instruction sets. :func:`hide_tensorflow_logs` routes file descriptor 2 through
+instruction sets. `hide_tensorflow_logs` routes file descriptor 2 through
 a filter that drops exactly those lines and passes everything else on, in
 order, so a user sees the recipe's own lines, its progress and any error.
-``--tf-logs`` shows them again.
+`--tf-logs` shows them again.
 """
 
 from __future__ import annotations

@@ -48,3 +48,15 @@ def test_figures_are_png_files(tmp_path):
     for path in (curves, grid, matrix):
         assert path.read_bytes()[:8] == PNG
         assert path.stat().st_size > 5000
+
+
+def test_learning_curves_are_titled_by_the_data_set(mnist_folder, tmp_path, monkeypatch):
+    from recipes import mnist_mlp
+
+    titles = []
+    original = plots.learning_curves
+    monkeypatch.setattr(plots, "learning_curves", lambda *a, title="", **k: titles.append(title) or original(*a, **k))
+    argv = ["--dataset", "fashion_mnist", "--data-dir", str(mnist_folder), "--output-dir", str(tmp_path / "run")]
+    mnist_mlp.main([*argv, "--quick", "--hidden-units", "8"])
+    assert titles == ["Fashion-MNIST: mnist_mlp"]
+    assert plots.dataset_title("cifar10") == "CIFAR-10" and plots.dataset_title("bbc") == "bbc"

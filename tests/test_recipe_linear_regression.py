@@ -21,9 +21,8 @@ OUTPUTS = [
     "metrics.json",
     "history.csv",
     "fitted_line.png",
-    "loss_curve.png",
-    "residuals.png",
     "learning_curves.png",
+    "residuals.png",
 ]
 
 HOUSES = "area,rooms,pool,price\n" + "".join(
@@ -75,6 +74,8 @@ def test_default_run_writes_every_output(default_run):
     output, out = default_run
     for name in OUTPUTS:
         assert (output / name).is_file(), name
+    # One figure of the loss per epoch (the regression's own, against the exact minimum), not two.
+    assert {path.name for path in output.glob("*.png")} == {"fitted_line.png", "learning_curves.png", "residuals.png"}
     assert not (output / "backup").exists()
     assert not [path for path in output.iterdir() if path.name.startswith(".")]  # no temporaries
     metrics = json.loads((output / "metrics.json").read_text())
@@ -108,7 +109,8 @@ def test_test_fraction_compares_both_fits_on_a_seeded_split(split_run):
         assert descent[split]["rows"] == rows
         assert descent[split]["r2"] == pytest.approx(exact[split]["r2"], abs=1e-3)
     assert metrics["test_loss"] == pytest.approx(descent["test"]["mse"], rel=1e-4)  # Keras agrees
-    assert "lotsize ($ per sq ft)" in out and "test MSE ($²)" in out and "within the 0.1% bar" in out
+    # The embedded prices are Canadian dollars.
+    assert "lotsize (CAD per sq ft)" in out and "test MSE (CAD²)" in out and "within the 0.1% bar" in out
 
 
 def test_saved_model_takes_raw_lot_sizes_and_predict_reads_the_run(default_run, capsys):

@@ -1,7 +1,7 @@
 """Data loaders and input pipelines.
 
-Each image and text loader returns a :class:`~mlrecipes.data.splits.Splits` of
-unbatched ``tf.data`` datasets; :func:`~mlrecipes.data.pipeline.make_pipeline`
+Each image and text loader returns a [`Splits`][mlrecipes.data.splits.Splits] of
+unbatched `tf.data` datasets; [`make_pipeline`][mlrecipes.data.pipeline.make_pipeline]
 batches them. The corpus and sentence-pair readers return plain text, which their recipes turn into datasets.
 """
 

@@ -1,22 +1,22 @@
-"""Random image augmentation inside the ``tf.data`` pipeline: crop with padding, flip, cutout.
+"""Random image augmentation inside the `tf.data` pipeline: crop with padding, flip, cutout.
 
 Each training batch is altered on the fly, so the network rarely sees the
 same pixels twice:
 
-- **random crop with padding**: pad each image by ``padding`` pixels on every
+- **random crop with padding**: pad each image by `padding` pixels on every
   side (by reflection, or with a constant) and cut a window of the original
-  size at a random offset, which shifts the image by up to ``padding`` pixels;
+  size at a random offset, which shifts the image by up to `padding` pixels;
 - **horizontal flip**: mirror each image left to right with probability 1/2;
-- **cutout**: blank a random ``cutout × cutout`` square (DeVries and Taylor,
+- **cutout**: blank a random `cutout × cutout` square (DeVries and Taylor,
   2017), which forces the network to use more than one part of the object.
 
 The functions work on whole batches (each image gets its own random draw) of
 any size and dtype, and keep both: uint8 pixels stay uint8 in [0, 255].
 
 **Determinism.** They use TensorFlow's stateless random ops, whose output is a
-function of a seed alone. The seed of a batch combines the user's ``seed``
+function of a seed alone. The seed of a batch combines the user's `seed`
 with a fingerprint of the batch's pixels, so the same batch is always altered
-the same way, whatever order ``tf.data``'s parallel calls run in, and a
+the same way, whatever order `tf.data`'s parallel calls run in, and a
 seeded pipeline gives the same augmented batches run after run. Since the
 training pipeline reshuffles every epoch, batches, and so their
 augmentations, differ from epoch to epoch (an unshuffled pipeline would
@@ -35,20 +35,20 @@ PADDING_MODES = ("reflect", "constant")
 
 
 def batch_seed(images: tf.Tensor, seed: int) -> tf.Tensor:
-    """The stateless-random seed of one batch: ``[seed, fingerprint of the batch's pixels]``."""
+    """The stateless-random seed of one batch: `[seed, fingerprint of the batch's pixels]`."""
     fingerprint = tf.fingerprint(tf.reshape(images, [1, -1]))[0]
     return tf.stack([tf.constant(seed, tf.int64), tf.bitcast(fingerprint, tf.int64)])
 
 
 def random_crop(images: tf.Tensor, padding: int, seed: tf.Tensor, *, mode: str = "reflect") -> tf.Tensor:
-    """Pad each image of a batch by ``padding`` pixels and crop it back to its size at a random offset.
+    """Pad each image of a batch by `padding` pixels and crop it back to its size at a random offset.
 
     Args:
-        images: A batch ``(batch, height, width, channels)``.
+        images: A batch `(batch, height, width, channels)`.
         padding: Pixels added on each side; the image moves by up to this much.
-        seed: A stateless seed, shape ``[2]``.
-        mode: ``"reflect"`` mirrors the border pixels into the padding (needs
-            ``padding`` below the height and width); ``"constant"`` pads with 0.
+        seed: A stateless seed, shape `[2]`.
+        mode: `"reflect"` mirrors the border pixels into the padding (needs
+            `padding` below the height and width); `"constant"` pads with 0.
 
     Returns:
         The cropped batch, same shape and dtype.
@@ -73,15 +73,15 @@ def random_flip(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 
 def random_cutout(images: tf.Tensor, size: int, seed: tf.Tensor, *, fill: float | Sequence[float] = 0) -> tf.Tensor:
-    """Set a random ``size × size`` square of each image to ``fill``.
+    """Set a random `size × size` square of each image to `fill`.
 
     The square's centre is anywhere in the image, so near the border part of
     it falls outside and less is blanked.
 
     Args:
-        images: A batch ``(batch, height, width, channels)``.
+        images: A batch `(batch, height, width, channels)`.
         size: Side of the square in pixels; 0 leaves the images as they are.
-        seed: A stateless seed, shape ``[2]``.
+        seed: A stateless seed, shape `[2]`.
         fill: The value written into the square: one number, or one per channel.
 
     Returns:
@@ -115,18 +115,18 @@ def make_augmentation(
     cutout: int = 0,
     fill: float | Sequence[float] = 0,
 ) -> Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
-    """A batch augmentation for ``make_pipeline(map_batch=...)``: random crop, flip and cutout.
+    """A batch augmentation for `make_pipeline(map_batch=...)`: random crop, flip and cutout.
 
     Args:
         seed: The run's seed; with it, augmentation is reproducible.
         padding: Random-crop padding in pixels; 0 for no crop.
-        padding_mode: ``"reflect"`` or ``"constant"`` (zeros).
+        padding_mode: `"reflect"` or `"constant"` (zeros).
         flip: Mirror half of the images left to right.
         cutout: Side of the square that cutout blanks; 0 for no cutout.
         fill: Value(s) cutout writes, such as the data set's mean pixel.
 
     Returns:
-        A function from ``(images, labels)`` to ``(augmented images, labels)``.
+        A function from `(images, labels)` to `(augmented images, labels)`.
 
     Raises:
         ArgumentValueError: On a negative size or an unknown padding mode.

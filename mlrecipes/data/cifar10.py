@@ -2,21 +2,23 @@
 
 CIFAR-10 (Krizhevsky, 2009) is 60,000 colour images of 32×32 pixels in ten
 classes, 50,000 for training and 10,000 for testing. The last
-``validation_size`` training images are held out for validation.
+`validation_size` training images are held out for validation.
 
-Without ``data_dir`` the images come from tensorflow-datasets (downloaded once
-to ``~/tensorflow_datasets``). With ``data_dir`` they are read from the
-"CIFAR-10 python version" (``cifar-10-python.tar.gz`` from
+Without `data_dir` the images come from tensorflow-datasets (downloaded once
+to `~/tensorflow_datasets`). With `data_dir` they are read from the
+"CIFAR-10 python version" (`cifar-10-python.tar.gz` from
 https://www.cs.toronto.edu/~kriz/cifar.html, unpacked), either its
-``cifar-10-batches-py`` folder or the folder that contains it::
+`cifar-10-batches-py` folder or the folder that contains it:
 
-    data_batch_1 ... data_batch_5   10,000 training images each
-    test_batch                      10,000 test images
-    batches.meta                    the class names
+```text
+data_batch_1 ... data_batch_5   10,000 training images each
+test_batch                      10,000 test images
+batches.meta                    the class names
+```
 
-Each file is a pickled dictionary whose ``data`` entry holds one image per row
+Each file is a pickled dictionary whose `data` entry holds one image per row
 of 3,072 bytes (the 1,024 red, then green, then blue values, row by row) and
-whose ``labels`` entry lists the classes. Only NumPy arrays, lists, numbers
+whose `labels` entry lists the classes. Only NumPy arrays, lists, numbers
 and strings are unpickled; a file that asks for anything else is refused,
 since unpickling can run code.
 """
@@ -80,7 +82,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 
 
 def _entry(batch: dict, key: str) -> Any:
-    """A dictionary entry under its ``bytes`` key (Python 2 pickles) or ``str`` key."""
+    """A dictionary entry under its `bytes` key (Python 2 pickles) or `str` key."""
     if key.encode() in batch:
         return batch[key.encode()]
     return batch.get(key)
@@ -104,7 +106,7 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one CIFAR-10 python batch file.
 
     Returns:
-        Images ``(n, 32, 32, 3)`` uint8 and labels ``(n,)`` int64.
+        Images `(n, 32, 32, 3)` uint8 and labels `(n,)` int64.
 
     Raises:
         DataError: When the file is unreadable, damaged or not a CIFAR-10 batch.
@@ -133,7 +135,7 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_class_names(path: str | Path) -> tuple[str, ...]:
-    """Read the ten class names of ``batches.meta``."""
+    """Read the ten class names of `batches.meta`."""
     path = Path(path)
     names = _entry(_unpickle(path), "label_names")
     if not isinstance(names, (list, tuple)) or len(names) != len(CLASS_NAMES):
@@ -142,7 +144,7 @@ def read_class_names(path: str | Path) -> tuple[str, ...]:
 
 
 def find_python_folder(folder: str | Path) -> Path:
-    """The folder holding the batches: ``folder`` itself or its ``cifar-10-batches-py`` subfolder."""
+    """The folder holding the batches: `folder` itself or its `cifar-10-batches-py` subfolder."""
     folder = Path(folder)
     nested = folder / FOLDER_NAME
     return nested if not (folder / TEST_FILE).exists() and nested.is_dir() else folder
@@ -152,11 +154,11 @@ def read_python_folder(folder: str | Path) -> dict[str, Any]:
     """Read and check a whole "CIFAR-10 python version" folder.
 
     Args:
-        folder: The ``cifar-10-batches-py`` folder, or a folder that contains it.
+        folder: The `cifar-10-batches-py` folder, or a folder that contains it.
 
     Returns:
-        ``train_images`` (50000, 32, 32, 3) uint8, ``train_labels`` (50000,)
-        int64, the same for ``test_``, and ``class_names``.
+        `train_images` (50000, 32, 32, 3) uint8, `train_labels` (50000,)
+        int64, the same for `test_`, and `class_names`.
 
     Raises:
         ArgumentValueError: When a file is missing from the folder.
@@ -205,8 +207,8 @@ def load_cifar10(
         The splits; images are uint8 of shape (32, 32, 3), labels int64.
 
     Raises:
-        ArgumentValueError: On a bad folder or a negative ``validation_size``.
-        DataUnavailableError: When offline with no ``data_dir``.
+        ArgumentValueError: On a bad folder or a negative `validation_size`.
+        DataUnavailableError: When offline with no `data_dir`.
     """
     import tensorflow as tf  # here: FOLDER_HELP is read by the command line, before TensorFlow loads
 

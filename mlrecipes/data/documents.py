@@ -1,19 +1,19 @@
-"""Unlabelled documents for pretraining: IMDB's unlabelled reviews, a folder of ``.txt`` files, or one file.
+"""Unlabelled documents for pretraining: IMDB's unlabelled reviews, a folder of `.txt` files, or one file.
 
 A pretraining corpus is a list of documents (strings). Three sources:
 
 - `load_imdb_unlabelled`: the 50,000 unlabelled reviews of IMDB
-  (tensorflow-datasets ``imdb_reviews``, split ``unsupervised``), downloaded once;
-- `read_document_folder`: every ``.txt`` file under a folder, recursively
+  (tensorflow-datasets `imdb_reviews`, split `unsupervised`), downloaded once;
+- `read_document_folder`: every `.txt` file under a folder, recursively
   (hidden files and folders skipped), one document per file — the unpacked
-  ``aclImdb/train/unsup`` folder, or a labelled corpus read without its labels;
+  `aclImdb/train/unsup` folder, or a labelled corpus read without its labels;
 - `read_document_file`: one UTF-8 file, cut into documents at blank
   lines (or, when it has none, one document per line).
 
 `split_documents` then holds out a seeded random share of the documents
 for validation and for testing, so no held-out sentence is also trained on.
 Bad files in a folder (empty, binary, not UTF-8, unreadable) are skipped and
-counted in one warning line, as `mlrecipes.data.text_folder` does.
+counted in one warning line, as [`mlrecipes.data.text_folder`][mlrecipes.data.text_folder] does.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ class Documents:
     """A corpus of documents split into train, validation and test.
 
     Attributes:
-        name: The corpus' name (``"imdb_reviews"`` or the folder's or file's name).
+        name: The corpus' name (`"imdb_reviews"` or the folder's or file's name).
         train: Documents to learn from.
         validation: Held-out documents for choosing the epoch.
         test: Held-out documents for the final figures only.
-        source: Where they came from (a path or ``"tensorflow-datasets"``).
+        source: Where they came from (a path or `"tensorflow-datasets"`).
         skipped: Files of a folder that were left out, and why.
     """
 
@@ -113,19 +113,19 @@ def split_documents(
 
 
 def read_document_folder(folder: str | Path, *, on_bad_file: str = "skip") -> tuple[list[str], list[SkippedFile]]:
-    """Read every ``.txt`` file under a folder, recursively, one document per file.
+    """Read every `.txt` file under a folder, recursively, one document per file.
 
     Args:
         folder: The folder.
-        on_bad_file: ``"skip"`` (count bad files in one warning) or ``"error"``.
+        on_bad_file: `"skip"` (count bad files in one warning) or `"error"`.
 
     Returns:
         The documents (in path order) and the files skipped.
 
     Raises:
-        ArgumentValueError: (argument ``data_dir``) When the folder does not
-            exist, holds no ``.txt`` file, or none that holds text.
-        DataError: With ``on_bad_file="error"``, at the first bad file.
+        ArgumentValueError: (argument `data_dir`) When the folder does not
+            exist, holds no `.txt` file, or none that holds text.
+        DataError: With `on_bad_file="error"`, at the first bad file.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -173,7 +173,7 @@ def read_document_file(path: str | Path) -> list[str]:
         The non-empty documents, in file order.
 
     Raises:
-        ArgumentValueError: (argument ``data_file``) When the file is missing,
+        ArgumentValueError: (argument `data_file`) When the file is missing,
             not a regular file, unreadable, binary, not UTF-8 or empty.
     """
     path = Path(path)

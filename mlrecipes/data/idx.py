@@ -3,7 +3,7 @@
 An IDX file is a 4-byte magic number (two zero bytes, a type code, the number
 of dimensions), one big-endian 32-bit size per dimension, then the values in
 row-major order. The four files of MNIST-format data sets are usually gzipped;
-:func:`read_idx` accepts both, telling them apart by content, not by name.
+[`read_idx`][mlrecipes.data.idx.read_idx] accepts both, telling them apart by content, not by name.
 """
 
 from __future__ import annotations

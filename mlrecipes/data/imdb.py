@@ -1,16 +1,16 @@
-"""IMDB movie reviews (sentiment): from tensorflow-datasets, or the ``aclImdb`` folder.
+"""IMDB movie reviews (sentiment): from tensorflow-datasets, or the `aclImdb` folder.
 
 The Large Movie Review Dataset (Maas et al., 2011) holds 50,000 English movie
-reviews from IMDB, labelled ``neg`` (rating 4 or less out of 10) or ``pos``
+reviews from IMDB, labelled `neg` (rating 4 or less out of 10) or `pos`
 (7 or more), half for training and half for testing, with 25,000 of each
-label. The last ``validation_size`` training reviews are held out for
+label. The last `validation_size` training reviews are held out for
 validation.
 
-tensorflow-datasets downloads it once (as ``imdb_reviews``, about 80 MB) to
-``~/tensorflow_datasets``. Offline, unpack the original archive
-(``aclImdb_v1.tar.gz``) anywhere and read it as a folder of labelled texts with
-:func:`mlrecipes.data.text_folder.load_text_folder` and
-``class_names=("neg", "pos")`` (its ``train/unsup`` folder holds unlabelled
+tensorflow-datasets downloads it once (as `imdb_reviews`, about 80 MB) to
+`~/tensorflow_datasets`. Offline, unpack the original archive
+(`aclImdb_v1.tar.gz`) anywhere and read it as a folder of labelled texts with
+[`mlrecipes.data.text_folder.load_text_folder`][mlrecipes.data.text_folder.load_text_folder] and
+`class_names=("neg", "pos")` (its `train/unsup` folder holds unlabelled
 reviews).
 """
 
@@ -29,7 +29,7 @@ OFFLINE_HINT = (
 
 
 def load_imdb(*, validation_size: int = 2500, tfds_dir: str | Path | None = None) -> Splits:
-    """Load IMDB reviews as train, validation and test splits of ``(text, label)``.
+    """Load IMDB reviews as train, validation and test splits of `(text, label)`.
 
     Args:
         validation_size: Training reviews held out (the last ones) for
@@ -37,8 +37,8 @@ def load_imdb(*, validation_size: int = 2500, tfds_dir: str | Path | None = None
         tfds_dir: Where tensorflow-datasets keeps its data.
 
     Returns:
-        The splits: ``tf.string`` reviews and ``int64`` labels, 0 for ``neg``
-        and 1 for ``pos``.
+        The splits: `tf.string` reviews and `int64` labels, 0 for `neg`
+        and 1 for `pos`.
 
     Raises:
         DataUnavailableError: When the data set is not on disk and cannot be

@@ -4,8 +4,8 @@ Pretraining pays off when labels are scarce; `keep_labels_per_class`
 makes them scarce on purpose. From the training and validation examples
 together it draws, for each class, either a fixed number of examples or a
 share of the class, at random with a seed, then holds out
-``validation_fraction`` of each class's draw for validation (at least one
-example stays in training). So ``per_class=10`` means ten labelled examples of
+`validation_fraction` of each class's draw for validation (at least one
+example stays in training). So `per_class=10` means ten labelled examples of
 each class in all, as a user with ten labelled examples per class has; the
 test split is untouched.
 """
@@ -36,7 +36,7 @@ def keep_labels_per_class(
     """Keep a seeded, stratified subset of the labelled (training and validation) examples.
 
     Args:
-        splits: Splits of ``(input, label)`` pairs.
+        splits: Splits of `(input, label)` pairs.
         per_class: A whole number: that many examples of each class; a number
             between 0 and 1: that share of each class (at least one example).
         validation_fraction: Share of each class's draw held out for
@@ -48,7 +48,7 @@ def keep_labels_per_class(
         random order; the test split is the same.
 
     Raises:
-        ArgumentValueError: When ``per_class`` is not positive, is a fraction of
+        ArgumentValueError: When `per_class` is not positive, is a fraction of
             1 or more that is not a whole number, or asks for more examples than a class has.
     """
     whole = float(per_class).is_integer() and per_class >= 1

@@ -1,18 +1,20 @@
 """MNIST and Fashion-MNIST: from tensorflow-datasets or a local folder of IDX files.
 
 Both data sets are 70,000 grayscale 28×28 images in ten classes, 60,000 for
-training and 10,000 for testing. The last ``validation_size`` training images
+training and 10,000 for testing. The last `validation_size` training images
 are held out for validation.
 
-Without ``data_dir`` the images come from tensorflow-datasets (downloaded once
-to ``~/tensorflow_datasets``). With ``data_dir`` they are read from the four
-standard files, gzipped or not, so offline machines and clusters work::
+Without `data_dir` the images come from tensorflow-datasets (downloaded once
+to `~/tensorflow_datasets`). With `data_dir` they are read from the four
+standard files, gzipped or not, so offline machines and clusters work:
 
-    train-images-idx3-ubyte.gz  train-labels-idx1-ubyte.gz
-    t10k-images-idx3-ubyte.gz   t10k-labels-idx1-ubyte.gz
+```text
+train-images-idx3-ubyte.gz  train-labels-idx1-ubyte.gz
+t10k-images-idx3-ubyte.gz   t10k-labels-idx1-ubyte.gz
+```
 
-Debian's ``dataset-fashion-mnist`` package installs such a folder at
-``/usr/share/datasets/fashion-mnist``.
+Debian's `dataset-fashion-mnist` package installs such a folder at
+`/usr/share/datasets/fashion-mnist`.
 """
 
 from __future__ import annotations
@@ -56,10 +58,10 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 def find_idx_file(folder: Path, stem: str) -> Path | None:
-    """Find one IDX file in ``folder`` under the names it is commonly given.
+    """Find one IDX file in `folder` under the names it is commonly given.
 
-    Accepts ``train-images-idx3-ubyte`` with or without ``.gz`` and the
-    ``train-images.idx3-ubyte`` spelling of some mirrors.
+    Accepts `train-images-idx3-ubyte` with or without `.gz` and the
+    `train-images.idx3-ubyte` spelling of some mirrors.
 
     Returns:
         The file, or None when there is none.
@@ -78,8 +80,8 @@ def read_idx_folder(folder: str | Path) -> dict[str, np.ndarray]:
         folder: The folder holding the four files.
 
     Returns:
-        ``train_images`` (60000, 28, 28, 1) uint8, ``train_labels`` (60000,)
-        int64, and the same for ``test_``, keyed by those names.
+        `train_images` (60000, 28, 28, 1) uint8, `train_labels` (60000,)
+        int64, and the same for `test_`, keyed by those names.
 
     Raises:
         ArgumentValueError: When a file is missing from the folder.
@@ -127,7 +129,7 @@ def load_mnist(
     """Load MNIST or Fashion-MNIST as train, validation and test splits.
 
     Args:
-        dataset: ``"mnist"`` or ``"fashion_mnist"``.
+        dataset: `"mnist"` or `"fashion_mnist"`.
         data_dir: A folder with the four IDX files; None downloads with
             tensorflow-datasets.
         validation_size: Training images held out (the last ones) for
@@ -139,7 +141,7 @@ def load_mnist(
 
     Raises:
         ArgumentValueError: On an unknown data set name or a bad folder.
-        DataUnavailableError: When offline with no ``data_dir``.
+        DataUnavailableError: When offline with no `data_dir`.
     """
     if dataset not in DATASETS:
         raise ArgumentValueError("dataset", dataset, f"unknown data set; choose from {', '.join(DATASETS)}")

@@ -1,4 +1,4 @@
-"""Turning a split into a fast ``tf.data`` input pipeline."""
+"""Turning a split into a fast `tf.data` input pipeline."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def make_pipeline(
 ) -> tf.data.Dataset:
     """Cache, shuffle, batch, transform and prefetch a split.
 
-    The order is the one the ``tf.data`` performance guide recommends: cache the
+    The order is the one the `tf.data` performance guide recommends: cache the
     decoded examples once, shuffle them anew each epoch, batch, apply any
     per-batch transformation (augmentation) in parallel, and prefetch so the
     next batch is ready while the model trains on this one.

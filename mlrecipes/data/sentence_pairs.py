@@ -1,20 +1,22 @@
 """Sentence pairs for sequence-to-sequence models: read, split and encode.
 
 A pair is a source sentence and its target, such as a Portuguese sentence and
-its English translation. :func:`read_pairs` reads a tab-separated file (one
+its English translation. [`read_pairs`][mlrecipes.data.sentence_pairs.read_pairs] reads a tab-separated file (one
 pair per line, the layout of the Tatoeba/Anki exports, whose third column of
-attribution is ignored); :func:`load_ted_pt_en` loads tensorflow-datasets'
-``ted_hrlr_translate/pt_to_en``. (`mlrecipes.testing.date_pairs` generates
+attribution is ignored); [`load_ted_pt_en`][mlrecipes.data.sentence_pairs.load_ted_pt_en] loads tensorflow-datasets'
+`ted_hrlr_translate/pt_to_en`. ([`mlrecipes.testing.date_pairs`][mlrecipes.testing.dates.date_pairs] generates
 dates written in words with their ISO form, a task whose right answer is known
 exactly, for tests and benchmarks.)
 
-:func:`encode_pairs` turns pairs into the arrays of a teacher-forced
-encoder–decoder: UTF-8 bytes as ids (``keras_hub.tokenizers.ByteTokenizer``),
-packed and padded with 0 by ``keras_hub.layers.StartEndPacker``::
+[`encode_pairs`][mlrecipes.data.sentence_pairs.encode_pairs] turns pairs into the arrays of a teacher-forced
+encoder–decoder: UTF-8 bytes as ids (`keras_hub.tokenizers.ByteTokenizer`),
+packed and padded with 0 by `keras_hub.layers.StartEndPacker`:
 
-    source        "may 2nd, 1999"   ->  m a y ␣ 2 n d , ␣ 1 9 9 9 0 0 ...
-    decoder_ids   STX 1 9 9 9 - 0 5 - 0 2 0 ...     (the target, shifted right)
-    labels        1 9 9 9 - 0 5 - 0 2 ETX 0 ...     (the target, then the end)
+```text
+source        "may 2nd, 1999"   ->  m a y ␣ 2 n d , ␣ 1 9 9 9 0 0 ...
+decoder_ids   STX 1 9 9 9 - 0 5 - 0 2 0 ...     (the target, shifted right)
+labels        1 9 9 9 - 0 5 - 0 2 ETX 0 ...     (the target, then the end)
+```
 
 The start and end tokens are the ASCII control bytes STX (2, "start of text")
 and ETX (3, "end of text"), which no text in a pair may contain.
@@ -53,10 +55,10 @@ class PairSplits:
 
     Attributes:
         name: The data set's name.
-        train: Training pairs ``(source, target)``.
+        train: Training pairs `(source, target)`.
         validation: Held-out pairs for choosing settings and early stopping.
         test: Held-out pairs for the final figures only.
-        source: Where they came from (a path or ``"tensorflow-datasets"``).
+        source: Where they came from (a path or `"tensorflow-datasets"`).
     """
 
     name: str
@@ -78,7 +80,7 @@ class PairSplits:
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
-    """Read a tab-separated file of ``source<TAB>target`` lines.
+    """Read a tab-separated file of `source<TAB>target` lines.
 
     Blank lines are skipped; columns after the second (the attribution of
     Tatoeba/Anki exports) are ignored.
@@ -154,7 +156,7 @@ def split_pairs(
     """Shuffle pairs with a seed and cut them into train, validation and test.
 
     Raises:
-        DataError: With fewer than ``MIN_PAIRS`` pairs.
+        DataError: With fewer than `MIN_PAIRS` pairs.
     """
     if len(pairs) < MIN_PAIRS:
         raise DataError(f"{source}: has {len(pairs)} pairs; at least {MIN_PAIRS} are needed to train and test")
@@ -169,13 +171,13 @@ def split_pairs(
 
 
 def read_pair_splits(path: str | Path, seed: int = 42) -> PairSplits:
-    """:func:`read_pairs` and :func:`split_pairs` 80 / 10 / 10."""
+    """[`read_pairs`][mlrecipes.data.sentence_pairs.read_pairs] and [`split_pairs`][mlrecipes.data.sentence_pairs.split_pairs] 80 / 10 / 10."""
     path = Path(path)
     return split_pairs(read_pairs(path), name=path.stem, source=str(path), seed=seed)
 
 
 def load_ted_pt_en(tfds_dir: str | Path | None = None) -> PairSplits:
-    """Load ``ted_hrlr_translate/pt_to_en``: TED talk transcripts, Portuguese to English.
+    """Load `ted_hrlr_translate/pt_to_en`: TED talk transcripts, Portuguese to English.
 
     About 51,800 train, 1,190 validation and 1,800 test pairs.
 
@@ -200,7 +202,7 @@ def load_ted_pt_en(tfds_dir: str | Path | None = None) -> PairSplits:
 
 
 def write_pairs(path: str | Path, pairs: Sequence[Pair]) -> Path:
-    """Write pairs as a tab-separated file that :func:`read_pairs` reads."""
+    """Write pairs as a tab-separated file that [`read_pairs`][mlrecipes.data.sentence_pairs.read_pairs] reads."""
     path = Path(path)
     path.write_text("".join(f"{source}\t{target}\n" for source, target in pairs), encoding="utf-8")
     return path
@@ -215,7 +217,7 @@ def byte_lengths(texts: Sequence[str]) -> np.ndarray:
 
 
 def encode_sources(sources: Sequence[str], source_length: int) -> np.ndarray:
-    """Source texts as ``(count, source_length)`` byte ids, cut or padded with 0."""
+    """Source texts as `(count, source_length)` byte ids, cut or padded with 0."""
     packer = keras_hub.layers.StartEndPacker(source_length, pad_value=PAD_ID)
     return np.asarray(packer(byte_tokenizer()(tf.constant(list(sources), dtype=tf.string))), dtype=np.int32)
 
@@ -226,15 +228,15 @@ def encode_pairs(
     """Pairs as the inputs and labels of a teacher-forced encoder–decoder.
 
     Args:
-        pairs: ``(source, target)`` texts.
+        pairs: `(source, target)` texts.
         source_length: Source ids per example; longer sources are cut.
         target_length: Decoder positions; a target keeps at most
-            ``target_length - 1`` bytes, so that its end token fits.
+            `target_length - 1` bytes, so that its end token fits.
 
     Returns:
-        ``({"source_ids", "decoder_ids"}, labels)``, ``int32`` arrays:
-        ``decoder_ids`` is ``STX`` then the target; ``labels`` is the target
-        then ``ETX``; both padded with 0 to ``target_length``.
+        `({"source_ids", "decoder_ids"}, labels)`, `int32` arrays:
+        `decoder_ids` is `STX` then the target; `labels` is the target
+        then `ETX`; both padded with 0 to `target_length`.
     """
     # Each packer keeps the first target_length - 1 bytes and adds its start or end token.
     targets = byte_tokenizer()(tf.constant([target for _, target in pairs], dtype=tf.string))

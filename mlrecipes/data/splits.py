@@ -13,17 +13,17 @@ QUICK_EVAL_EXAMPLES = 512
 class Splits:
     """A data set cut into train, validation and test splits.
 
-    Each split is an unbatched ``tf.data.Dataset`` of ``(input, label)`` pairs;
+    Each split is an unbatched `tf.data.Dataset` of `(input, label)` pairs;
     batching and shuffling belong to the recipe's pipeline.
 
     Attributes:
-        name: The data set's name, such as ``"fashion_mnist"``.
+        name: The data set's name, such as `"fashion_mnist"`.
         train: Training examples.
         validation: Held-out examples for choosing settings and early stopping.
         test: Held-out examples for the final figure only.
         sizes: Number of examples in each split, by split name.
         class_names: Name of each class, by label index.
-        source: Where the data came from (a folder, or ``"tensorflow-datasets"``).
+        source: Where the data came from (a folder, or `"tensorflow-datasets"`).
     """
 
     name: str

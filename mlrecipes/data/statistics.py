@@ -11,14 +11,14 @@ from mlrecipes.errors import DataError
 def pixel_statistics(split: tf.data.Dataset, *, batch_size: int = 8192) -> tuple[list[float], list[float]]:
     """The mean and standard deviation of each channel over all pixels of a split's images.
 
-    A model that standardizes its inputs with these, ``(x - mean) / std``,
+    A model that standardizes its inputs with these, `(x - mean) / std`,
     starts training on values centred on 0 with spread 1 whatever the images
     are: dark or light, MNIST digits or your own. Compute them on the training
     split only, so that nothing of the test images leaks into the model.
 
     Args:
-        split: Unbatched ``(image, label)`` pairs (or images alone), images of
-            shape ``(height, width, channels)``, such as ``Splits.train``.
+        split: Unbatched `(image, label)` pairs (or images alone), images of
+            shape `(height, width, channels)`, such as `Splits.train`.
         batch_size: Images read at a time.
 
     Returns:

@@ -1,17 +1,18 @@
 """A text corpus for language modelling: read, split, and cut into next-token windows.
 
-A corpus is one long string. :func:`read_text_corpus` reads a UTF-8 text file or
-every file of a folder; :func:`load_tiny_shakespeare` loads the default corpus
-from tensorflow-datasets. Either gives a :class:`TextCorpus` with a train,
-validation and test part. :func:`next_token_windows` turns a part into the
-training examples of a language model: the bytes of the text as token ids
-(``keras_hub.tokenizers.ByteTokenizer``, one id per UTF-8 byte, so any text is
-covered and nothing is out of vocabulary), cut into windows of
-``sequence_length`` inputs whose targets are the same ids shifted by one::
+A corpus is one long string. [`read_text_corpus`][mlrecipes.data.text_corpus.read_text_corpus] reads a UTF-8 text file
+or every file of a folder; [`load_tiny_shakespeare`][mlrecipes.data.text_corpus.load_tiny_shakespeare] loads the default
+corpus from tensorflow-datasets. Either gives a [`TextCorpus`][mlrecipes.data.text_corpus.TextCorpus] with a train,
+validation and test part. [`next_token_windows`][mlrecipes.data.text_corpus.next_token_windows] turns a part into the
+training examples of a language model: the bytes of the text as token ids (`keras_hub.tokenizers.ByteTokenizer`, one id
+per UTF-8 byte, so any text is covered and nothing is out of vocabulary), cut into windows of `sequence_length` inputs
+whose targets are the same ids shifted by one:
 
-    text      "To be, or not"
-    inputs     T  o  ␣  b  e  ,  ...
-    targets    o  ␣  b  e  ,  ␣  ...
+```text
+text      "To be, or not"
+inputs     T  o  ␣  b  e  ,  ...
+targets    o  ␣  b  e  ,  ␣  ...
+```
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def characters_in(token_ids: np.ndarray) -> int:
     """The number of characters that a run of UTF-8 byte ids spells.
 
     Every UTF-8 character has exactly one byte that is not a continuation byte
-    (``10xxxxxx``), so counting those counts characters, even in a window that
+    (`10xxxxxx`), so counting those counts characters, even in a window that
     starts or ends inside a character.
     """
     token_ids = np.asarray(token_ids)
@@ -55,11 +56,11 @@ class TextCorpus:
     """A corpus cut into train, validation and test text.
 
     Attributes:
-        name: The corpus' name (``"tiny_shakespeare"`` or the file's name).
+        name: The corpus' name (`"tiny_shakespeare"` or the file's name).
         train: The training text.
         validation: Held-out text for choosing settings and early stopping.
         test: Held-out text for the final figures only.
-        source: Where it came from (a path or ``"tensorflow-datasets"``).
+        source: Where it came from (a path or `"tensorflow-datasets"`).
     """
 
     name: str
@@ -156,13 +157,13 @@ def split_text(
 
 
 def read_text_corpus(path: str | Path) -> TextCorpus:
-    """Read a text file or folder and split it 90 / 5 / 5 (see :func:`split_text`)."""
+    """Read a text file or folder and split it 90 / 5 / 5 (see [`split_text`][mlrecipes.data.text_corpus.split_text])."""
     path = Path(path)
     return split_text(read_text(path), name=path.stem or path.name, source=str(path))
 
 
 def load_tiny_shakespeare(tfds_dir: str | Path | None = None) -> TextCorpus:
-    """Load tensorflow-datasets' ``tiny_shakespeare`` (40,000 lines of Shakespeare's plays).
+    """Load tensorflow-datasets' `tiny_shakespeare` (40,000 lines of Shakespeare's plays).
 
     Each of its train, validation and test splits is one long text.
 
@@ -186,7 +187,7 @@ def load_tiny_shakespeare(tfds_dir: str | Path | None = None) -> TextCorpus:
 
 
 def encode(text: str) -> np.ndarray:
-    """The byte-token ids of a text, as a 1-D ``int32`` array."""
+    """The byte-token ids of a text, as a 1-D `int32` array."""
     return np.asarray(byte_tokenizer()(tf.constant(text)), dtype=np.int32)
 
 
@@ -194,7 +195,7 @@ def next_token_windows(text: str, sequence_length: int, part: str = "text") -> t
     """Cut a text into windows of next-token examples.
 
     The ids are cut into consecutive, non-overlapping windows of
-    ``sequence_length`` inputs; the targets are the ids one position later,
+    `sequence_length` inputs; the targets are the ids one position later,
     so every id but the first is predicted exactly once. A last incomplete
     window is dropped.
 
@@ -204,7 +205,7 @@ def next_token_windows(text: str, sequence_length: int, part: str = "text") -> t
         part: What the text is, for the error message ("train", ...).
 
     Returns:
-        ``(inputs, targets)``, two ``int32`` arrays of shape ``(windows, sequence_length)``.
+        `(inputs, targets)`, two `int32` arrays of shape `(windows, sequence_length)`.
 
     Raises:
         DataError: When the text is shorter than one window plus one token.
@@ -223,7 +224,7 @@ def next_token_windows(text: str, sequence_length: int, part: str = "text") -> t
 
 
 def window_dataset(text: str, sequence_length: int, part: str = "text") -> tuple[tf.data.Dataset, int, int]:
-    """:func:`next_token_windows` as an unbatched ``tf.data.Dataset`` of ``(inputs, targets)``.
+    """[`next_token_windows`][mlrecipes.data.text_corpus.next_token_windows] as an unbatched `tf.data.Dataset` of `(inputs, targets)`.
 
     Returns:
         The dataset, the number of predicted tokens (bytes) and the number of

@@ -1,33 +1,35 @@
-"""A folder of labelled texts: one sub-folder per class, one ``.txt`` file per text.
+"""A folder of labelled texts: one sub-folder per class, one `.txt` file per text.
 
-This is the layout of the original ``aclImdb`` archive and of most public text
-corpora::
+This is the layout of the original `aclImdb` archive and of most public text
+corpora:
 
-    corpus/                      corpus/
-      business/001.txt             train/
-      business/002.txt               neg/0_3.txt
-      sport/001.txt                  pos/0_9.txt
-      ...                          test/
-                                     neg/ ...  pos/ ...
+```text
+corpus/                      corpus/
+  business/001.txt             train/
+  business/002.txt               neg/0_3.txt
+  sport/001.txt                  pos/0_9.txt
+  ...                          test/
+                                 neg/ ...  pos/ ...
+```
 
 The class names are the sub-folder names, sorted (or the ones you pick, in the
-order you give them). When the folder holds both ``train/`` and ``test/``,
+order you give them). When the folder holds both `train/` and `test/`,
 those are the splits; otherwise a seeded, stratified hold-out (by default 20%
 of each class) becomes the test split. Either way a seeded, stratified tenth
 of the training texts is held out for validation.
 
-Only files whose name ends in ``.txt`` are read; other files and hidden
+Only files whose name ends in `.txt` are read; other files and hidden
 folders are ignored. Each file is one text, decoded as UTF-8 (a byte-order mark
 is allowed).
 
-**Bad files.** A ``.txt`` entry that is not a regular file (a named pipe, a
+**Bad files.** A `.txt` entry that is not a regular file (a named pipe, a
 device: reading one could block for ever), or a file that is empty (or only
 white space), cannot be read, holds binary data (a NUL byte) or is not valid
 UTF-8 is a *bad file*.
-By default (``on_bad_file="skip"``) bad files are left out and counted, and one
+By default (`on_bad_file="skip"`) bad files are left out and counted, and one
 warning line on standard error says how many of each kind were skipped and
-names the first; ``on_bad_file="error"`` stops at the first one with a
-`mlrecipes.errors.DataError` instead. (The BBC News corpus, for one,
+names the first; `on_bad_file="error"` stops at the first one with a
+[`mlrecipes.errors.DataError`][mlrecipes.errors.DataError] instead. (The BBC News corpus, for one,
 has a single Latin-1 file among 2,225 UTF-8 ones.) A class left with no texts,
 or fewer than two classes, is always an error.
 """
@@ -57,11 +59,11 @@ BAD_FILE_KINDS = ("empty", "unreadable", "binary", "not UTF-8", "not a regular f
 
 @dataclasses.dataclass(frozen=True)
 class SkippedFile:
-    """A ``.txt`` file left out of the data, and why.
+    """A `.txt` file left out of the data, and why.
 
     Attributes:
         path: The file.
-        reason: One of ``"empty"``, ``"unreadable"``, ``"binary"`` or ``"not UTF-8"``.
+        reason: One of `"empty"`, `"unreadable"`, `"binary"` or `"not UTF-8"`.
     """
 
     path: Path
@@ -70,7 +72,7 @@ class SkippedFile:
 
 @dataclasses.dataclass(frozen=True)
 class TextSplits(Splits):
-    """:class:`~mlrecipes.data.splits.Splits` of ``(text, label)`` pairs, with the files left out.
+    """[`Splits`][mlrecipes.data.splits.Splits] of `(text, label)` pairs, with the files left out.
 
     Attributes:
         skipped: Every bad file that was skipped, in the order met.
@@ -100,7 +102,7 @@ def decode_text(data: bytes) -> tuple[str | None, str | None]:
     """Decode one file's bytes as UTF-8 text.
 
     Returns:
-        ``(text, None)``, or ``(None, reason)`` when the bytes are empty (or
+        `(text, None)`, or `(None, reason)` when the bytes are empty (or
         only white space), binary (they hold a NUL byte) or not UTF-8.
     """
     if b"\x00" in data:
@@ -115,7 +117,7 @@ def decode_text(data: bytes) -> tuple[str | None, str | None]:
 
 
 def class_folders(folder: Path) -> list[str]:
-    """The names of the visible sub-folders of ``folder``, sorted."""
+    """The names of the visible sub-folders of `folder`, sorted."""
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
@@ -124,7 +126,7 @@ def class_folders(folder: Path) -> list[str]:
 
 
 def text_files(folder: Path) -> list[Path]:
-    """The visible ``.txt`` entries directly inside ``folder`` that are not folders, sorted by name."""
+    """The visible `.txt` entries directly inside `folder` that are not folders, sorted by name."""
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
@@ -142,21 +144,21 @@ def read_labelled_texts(
     *,
     on_bad_file: str = "skip",
 ) -> LabelledTexts:
-    """Read every ``.txt`` file of a folder's class sub-folders.
+    """Read every `.txt` file of a folder's class sub-folders.
 
     Args:
-        folder: A folder with one sub-folder of ``.txt`` files per class.
+        folder: A folder with one sub-folder of `.txt` files per class.
         class_names: The classes to read, in label order; None reads every
             visible sub-folder, in sorted order.
-        on_bad_file: ``"skip"`` leaves bad files out (and lists them in
-            ``skipped``); ``"error"`` raises at the first one.
+        on_bad_file: `"skip"` leaves bad files out (and lists them in
+            `skipped`); `"error"` raises at the first one.
 
     Returns:
         The texts, their labels and the skipped files.
 
     Raises:
         ArgumentValueError: On fewer than two classes, a missing class folder, a class
-            with no readable texts, or (``on_bad_file="error"``) a bad file.
+            with no readable texts, or (`on_bad_file="error"`) a bad file.
     """
     folder = Path(folder)
     if on_bad_file not in BAD_FILE_POLICIES:
@@ -223,7 +225,7 @@ def read_labelled_texts(
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split example indices in two, keeping each class's share in both parts.
 
-    From each class, ``round(fraction * n)`` randomly drawn examples go to the
+    From each class, `round(fraction * n)` randomly drawn examples go to the
     held-out part, but never all of them: a class always keeps at least one
     example in the first part. Both parts are shuffled, so classes are mixed.
 
@@ -233,7 +235,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
         seed: Seed of the random draw; the same seed gives the same split.
 
     Returns:
-        ``(kept, held_out)`` index arrays.
+        `(kept, held_out)` index arrays.
     """
     rng = np.random.default_rng(seed)
     kept, held_out = [], []
@@ -246,7 +248,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 
 def skipped_summary(skipped: Sequence[SkippedFile]) -> str:
-    """The skipped files counted by reason, such as ``"2 empty, 1 not UTF-8"``."""
+    """The skipped files counted by reason, such as `"2 empty, 1 not UTF-8"`."""
     counts = {kind: sum(1 for item in skipped if item.reason == kind) for kind in BAD_FILE_KINDS}
     return ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
 
@@ -281,25 +283,25 @@ def load_text_folder(
     """Load a folder of labelled texts as train, validation and test splits.
 
     Args:
-        folder: Class sub-folders of ``.txt`` files, or ``train/`` and
-            ``test/`` folders that each hold the same class sub-folders.
+        folder: Class sub-folders of `.txt` files, or `train/` and
+            `test/` folders that each hold the same class sub-folders.
         class_names: The classes to use, in label order; None uses every
             class sub-folder, sorted. (Pick classes to leave a folder out, such
-            as ``aclImdb/train/unsup``.)
-        test_fraction: Without ``train/`` and ``test/``, the share of each
+            as `aclImdb/train/unsup`.)
+        test_fraction: Without `train/` and `test/`, the share of each
             class held out for testing.
         validation_fraction: The share of each class of the training texts
             held out for validation.
         seed: Seed of the hold-out draws and of the order of the texts.
-        on_bad_file: ``"skip"`` or ``"error"`` (see the module docstring).
+        on_bad_file: `"skip"` or `"error"` (see the module docstring).
 
     Returns:
-        Splits of ``(text, label)`` pairs: ``tf.string`` scalars and ``int64``
+        Splits of `(text, label)` pairs: `tf.string` scalars and `int64`
         labels, each split in a seeded random order.
 
     Raises:
         ArgumentValueError: On a folder that does not fit the layout (see
-            :func:`read_labelled_texts`), or fractions outside [0, 1).
+            [`read_labelled_texts`][mlrecipes.data.text_folder.read_labelled_texts]), or fractions outside [0, 1).
     """
     folder = Path(folder)
     for argument, value in (("test_fraction", test_fraction), ("validation_fraction", validation_fraction)):

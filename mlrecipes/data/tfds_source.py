@@ -1,7 +1,7 @@
 """Loading data sets with tensorflow-datasets, failing fast when offline.
 
-Without network, ``tfds.load`` retries its downloads for minutes before it
-gives up. :func:`load_tfds` first asks whether the data set is already prepared
+Without network, `tfds.load` retries its downloads for minutes before it
+gives up. [`load_tfds`][mlrecipes.data.tfds_source.load_tfds] first asks whether the data set is already prepared
 on disk; only if it is not does it download, and only after a short check that
 the download host answers at all. Offline, the user gets one clear line within
 seconds that says how to supply the data instead.
@@ -22,13 +22,13 @@ PROBE_SECONDS = 8.0
 
 
 def network_available(host: tuple[str, int] = DOWNLOAD_HOST, timeout: float = PROBE_SECONDS) -> bool:
-    """Tell, within ``timeout`` seconds, whether a TCP connection to ``host`` opens.
+    """Tell, within `timeout` seconds, whether a TCP connection to `host` opens.
 
     Name resolution has no timeout of its own, so the whole check runs in a
-    daemon thread and counts as failed when it takes longer than ``timeout``.
+    daemon thread and counts as failed when it takes longer than `timeout`.
 
     Args:
-        host: ``(hostname, port)`` to try.
+        host: `(hostname, port)` to try.
         timeout: Seconds to wait at most.
 
     Returns:
@@ -60,17 +60,17 @@ def load_tfds(
     """Load splits of a tensorflow-datasets data set, downloading it if needed.
 
     Args:
-        name: The tfds name, such as ``"mnist"``.
-        splits: Split names or slices, such as ``["train", "test"]``.
-        tfds_dir: Where tfds keeps prepared data (default ``~/tensorflow_datasets``
-            or ``$TFDS_DATA_DIR``).
+        name: The tfds name, such as `"mnist"`.
+        splits: Split names or slices, such as `["train", "test"]`.
+        tfds_dir: Where tfds keeps prepared data (default `~/tensorflow_datasets`
+            or `$TFDS_DATA_DIR`).
         offline_hint: What the user can do instead when the data cannot be
             downloaded, such as ``"pass `data_dir`, a folder with the four IDX files"``
             (arguments in backticks, which the command line words as flags).
-        as_supervised: Return ``(input, label)`` pairs.
+        as_supervised: Return `(input, label)` pairs.
 
     Returns:
-        The ``tf.data.Dataset`` of each split, and the data set's ``tfds`` info.
+        The `tf.data.Dataset` of each split, and the data set's `tfds` info.
 
     Raises:
         DataUnavailableError: When the data set is not on disk and the download

@@ -1,15 +1,17 @@
 """Try multi-worker training on one machine: start N workers of a recipe.
 
-Usage::
+Usage:
 
-    python -m mlrecipes.distribute.launch --workers 2 recipes.mnist_mlp --dataset fashion_mnist --data-dir DIR
+```bash
+python -m mlrecipes.distribute.launch --workers 2 recipes.mnist_mlp --dataset fashion_mnist --data-dir DIR
+```
 
-Each worker is a separate process with its own ``TF_CONFIG`` naming every
+Each worker is a separate process with its own `TF_CONFIG` naming every
 worker's loopback address and its own index, and runs the recipe with
-``--strategy multiworker`` (``MultiWorkerMirroredStrategy``). Their output is
-streamed line by line with a ``[worker N]`` prefix. The launcher exits with
+`--strategy multiworker` (`MultiWorkerMirroredStrategy`). Their output is
+streamed line by line with a `[worker N]` prefix. The launcher exits with
 status 0 when every worker succeeds; when one fails it stops the others and
-exits with that worker's status. On real machines, set ``TF_CONFIG`` by hand
+exits with that worker's status. On real machines, set `TF_CONFIG` by hand
 on each (see the "Scaling out" guide) instead.
 """
 
@@ -33,7 +35,7 @@ STOP_GRACE_SECONDS = 10.0
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Pick ``count`` distinct TCP ports that are free on ``host`` right now."""
+    """Pick `count` distinct TCP ports that are free on `host` right now."""
     sockets = []
     try:
         for _ in range(count):
@@ -47,7 +49,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """Tell whether a TCP port on ``host`` cannot be bound."""
+    """Tell whether a TCP port on `host` cannot be bound."""
     with socket.socket() as probe:
         try:
             probe.bind((host, port))
@@ -57,7 +59,7 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def tf_configs(addresses: Sequence[str]) -> list[str]:
-    """The ``TF_CONFIG`` of each worker of a cluster of ``addresses``."""
+    """The `TF_CONFIG` of each worker of a cluster of `addresses`."""
     cluster = {"worker": list(addresses)}
     return [
         json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}) for index in range(len(addresses))

@@ -1,26 +1,25 @@
-"""Make Keras 3's ``fit`` work under ``MultiWorkerMirroredStrategy``.
+"""Make Keras 3's `fit` work under `MultiWorkerMirroredStrategy`.
 
-Keras 3's TensorFlow trainer fails under ``tf.distribute.MultiWorkerMirroredStrategy``
+Keras 3's TensorFlow trainer fails under `tf.distribute.MultiWorkerMirroredStrategy`
 (upstream: https://github.com/keras-team/keras/issues/20585, open since
 TensorFlow 2.16, and https://github.com/tensorflow/tensorflow/issues/72388), in
 two places:
 
-1. ``TensorFlowTrainer._maybe_symbolic_build`` builds the model on a batch it
+1. `TensorFlowTrainer._maybe_symbolic_build` builds the model on a batch it
    gets by reducing a per-replica *data* batch with
-   ``strategy.reduce("MEAN", ...)`` eagerly, which the collective strategy
+   `strategy.reduce("MEAN", ...)` eagerly, which the collective strategy
    cannot do with integer inputs ("Attempt to convert a value ... PerReplica
    ... to a Tensor"). Building needs only the shapes and dtypes of one batch,
    so this module builds on one local replica's batch instead.
-2. ``reduce_per_replica`` reduces the step's logs with
-   ``strategy.reduce("MEAN", v, axis=0)``, which fails for the rank-0 loss and
-   metric values. This module reduces rank-0 values with ``axis=None`` (the
-   mean over replicas) and keeps ``axis=0`` for batched values.
+2. `reduce_per_replica` reduces the step's logs with
+   `strategy.reduce("MEAN", v, axis=0)`, which fails for the rank-0 loss and
+   metric values. This module reduces rank-0 values with `axis=None` (the
+   mean over replicas) and keeps `axis=0` for batched values.
 
-:func:`apply` installs both fixes. It is called only when a recipe builds a
-``MultiWorkerMirroredStrategy``, only patches Keras 3 versions up to
-:data:`LAST_AFFECTED`, and the patched functions behave exactly as the
-originals under every other strategy. Remove this module once the upstream
-issues are fixed.
+[`apply`][mlrecipes.distribute.multiworker_compat.apply] installs both fixes. It is called only when a recipe builds a
+`MultiWorkerMirroredStrategy`, only patches Keras 3 versions up to
+[`LAST_AFFECTED`][mlrecipes.distribute.multiworker_compat.LAST_AFFECTED], and the patched functions behave exactly as
+the originals under every other strategy. Remove this module once the upstream issues are fixed.
 """
 
 from __future__ import annotations
@@ -30,13 +29,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-LAST_AFFECTED = (3, 15)  # newest Keras checked here (3.15.1) still has both bugs
+LAST_AFFECTED = (3, 15)
+"""The newest Keras (major, minor) patched: 3.15.1, the newest checked here, still has both bugs."""
 
 _applied = False
 
 
 def is_affected(version: str = keras.__version__) -> bool:
-    """Whether this Keras version has the multi-worker ``fit`` bugs (Keras 3.0 to 3.15)."""
+    """Whether this Keras version has the multi-worker `fit` bugs (Keras 3.0 to 3.15)."""
     parts = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
     return (3, 0) <= parts <= LAST_AFFECTED
 

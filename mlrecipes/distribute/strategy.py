@@ -1,9 +1,9 @@
-"""Turning ``--strategy`` into a ``tf.distribute`` strategy.
+"""Turning `--strategy` into a `tf.distribute` strategy.
 
-The choice itself (:func:`choose_strategy`) is a pure function of what was
+The choice itself ([`choose_strategy`][mlrecipes.distribute.strategy.choose_strategy]) is a pure function of what was
 asked for and what hardware is present, so it is tested without any GPU or
-TPU; :func:`resolve_strategy` looks at the machine and builds the strategy.
-The model must be built and compiled inside ``strategy.scope()``, and the
+TPU; [`resolve_strategy`][mlrecipes.distribute.strategy.resolve_strategy] looks at the machine and builds the strategy.
+The model must be built and compiled inside `strategy.scope()`, and the
 batch size the recipe passes to its pipeline is the global one.
 """
 
@@ -26,8 +26,8 @@ from mlrecipes.errors import ArgumentValueError, ConfigurationError
 def tpu_configured(environ: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> bool:
     """Tell whether this machine has, or names, a TPU, without any network call.
 
-    True on a Cloud TPU VM (``/dev/accel*`` or ``/dev/vfio/<n>`` devices) or
-    when ``TPU_NAME`` (or Colab's ``COLAB_TPU_ADDR``) is set.
+    True on a Cloud TPU VM (`/dev/accel*` or `/dev/vfio/<n>` devices) or
+    when `TPU_NAME` (or Colab's `COLAB_TPU_ADDR`) is set.
     """
     environ = os.environ if environ is None else environ
     if environ.get("TPU_NAME") or environ.get("COLAB_TPU_ADDR"):
@@ -42,15 +42,15 @@ def choose_strategy(requested: str, *, gpus: int, tpu: bool, tf_config: bool) ->
     """Decide which kind of strategy to build.
 
     Args:
-        requested: The ``--strategy`` value.
+        requested: The `--strategy` value.
         gpus: Number of GPUs visible to TensorFlow.
-        tpu: Whether a TPU is configured (see :func:`tpu_configured`).
-        tf_config: Whether ``TF_CONFIG`` describes a multi-worker cluster.
+        tpu: Whether a TPU is configured (see [`tpu_configured`][mlrecipes.distribute.strategy.tpu_configured]).
+        tf_config: Whether `TF_CONFIG` describes a multi-worker cluster.
 
     Returns:
-        One of ``"tpu"``, ``"multiworker"``, ``"mirrored"``, ``"gpu"``,
-        ``"cpu"``: for ``auto``, a TPU if configured, else a multi-worker
-        cluster if ``TF_CONFIG`` names one, else all GPUs when there are
+        One of `"tpu"`, `"multiworker"`, `"mirrored"`, `"gpu"`,
+        `"cpu"`: for `auto`, a TPU if configured, else a multi-worker
+        cluster if `TF_CONFIG` names one, else all GPUs when there are
         several, else the one GPU, else the CPU.
 
     Raises:
@@ -84,14 +84,14 @@ def choose_strategy(requested: str, *, gpus: int, tpu: bool, tf_config: bool) ->
 
 
 def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    """Read and check the ``TF_CONFIG`` environment variable.
+    """Read and check the `TF_CONFIG` environment variable.
 
     Returns:
-        The parsed cluster description, or None when ``TF_CONFIG`` is unset or
+        The parsed cluster description, or None when `TF_CONFIG` is unset or
         names no more than one worker and no chief.
 
     Raises:
-        ArgumentValueError: When ``TF_CONFIG`` is not valid JSON or its task is not in
+        ArgumentValueError: When `TF_CONFIG` is not valid JSON or its task is not in
             its cluster.
     """
     environ = os.environ if environ is None else environ
@@ -122,7 +122,7 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict[str, Any] |
 
 
 LOGICAL_CPUS_PER_CORE = 4
-"""``--devices cpu:N`` splits the CPU into at most this many logical devices per core.
+"""`--devices cpu:N` splits the CPU into at most this many logical devices per core.
 
 TensorFlow accepts any number, but each logical device runs a replica with its
 own threads: far beyond the cores a run only slows down, and with hundreds it
@@ -131,19 +131,19 @@ did not start within 10 minutes here.
 
 
 def max_logical_cpus() -> int:
-    """The largest ``N`` that ``cpu:N`` may ask for on this machine."""
+    """The largest `N` that `cpu:N` may ask for on this machine."""
     return LOGICAL_CPUS_PER_CORE * (os.cpu_count() or 1)
 
 
 def parse_devices(spec: str) -> list[str] | int:
-    """Read a ``--devices`` value.
+    """Read a `--devices` value.
 
     Returns:
-        The number of logical CPU devices for ``cpu:N``, else the device names.
+        The number of logical CPU devices for `cpu:N`, else the device names.
 
     Raises:
-        ArgumentValueError: When the value is neither ``cpu:N`` (N >= 1) nor a list of
-            ``/gpu:K`` or ``/cpu:K`` names.
+        ArgumentValueError: When the value is neither `cpu:N` (N >= 1) nor a list of
+            `/gpu:K` or `/cpu:K` names.
     """
     spec = spec.strip()
     if spec.lower().startswith("cpu:") and "," not in spec:
@@ -176,21 +176,21 @@ def resolve_strategy(
     devices: str | None = None,
     worker_timeout: int | None = None,
 ) -> tf.distribute.Strategy:
-    """Build the ``tf.distribute`` strategy that ``--strategy`` asks for.
+    """Build the `tf.distribute` strategy that `--strategy` asks for.
 
     Args:
-        requested: One of ``auto``, ``cpu``, ``gpu``, ``mirrored``,
-            ``multiworker``, ``tpu``.
-        tpu_name: The TPU's name or address for ``tpu``; default ``TPU_NAME``
+        requested: One of `auto`, `cpu`, `gpu`, `mirrored`,
+            `multiworker`, `tpu`.
+        tpu_name: The TPU's name or address for `tpu`; default `TPU_NAME`
             or the local TPU VM.
-        devices: For ``mirrored``: ``cpu:N`` (split the CPU into N logical
+        devices: For `mirrored`: `cpu:N` (split the CPU into N logical
             devices) or a comma-separated list of devices; default all GPUs.
-        worker_timeout: For ``multiworker``: seconds to wait for every worker
-            in ``TF_CONFIG`` to join; default ``mlrecipes.distribute.WORKER_TIMEOUT``.
+        worker_timeout: For `multiworker`: seconds to wait for every worker
+            in `TF_CONFIG` to join; default `mlrecipes.distribute.WORKER_TIMEOUT`.
 
     Returns:
-        The strategy; call ``strategy.scope()`` around building and compiling.
-        A single device (``cpu``, ``gpu``, or ``auto`` with at most one GPU)
+        The strategy; call `strategy.scope()` around building and compiling.
+        A single device (`cpu`, `gpu`, or `auto` with at most one GPU)
         gets TensorFlow's default strategy, which adds no overhead.
 
     Raises:
@@ -256,11 +256,11 @@ def _split_cpu(count: int) -> None:
 def bound_worker_registration(timeout_seconds: int) -> None:
     """Make a multi-worker strategy give up when a worker does not join in time.
 
-    Without this, ``MultiWorkerMirroredStrategy()`` waits forever for a worker
+    Without this, `MultiWorkerMirroredStrategy()` waits forever for a worker
     that never starts or cannot be reached, and ignores SIGTERM while it waits.
     This configures TensorFlow's coordination service the way the strategy
     would, plus a registration barrier with a deadline: every task then fails
-    with ``tf.errors.DeadlineExceededError`` after ``timeout_seconds`` unless
+    with `tf.errors.DeadlineExceededError` after `timeout_seconds` unless
     all have joined. Must run before the strategy is created.
 
     Args:
@@ -335,8 +335,8 @@ def _tpu_strategy(tpu_name: str | None) -> tf.distribute.Strategy:
 def strategy_name(strategy: tf.distribute.Strategy) -> str:
     """A short name for a strategy, for metrics and logs.
 
-    The class name, such as ``"MirroredStrategy"``; the single-device default
-    strategy is called ``"DefaultStrategy"``.
+    The class name, such as `"MirroredStrategy"`; the single-device default
+    strategy is called `"DefaultStrategy"`.
     """
     name = type(strategy).__name__
     public = {

@@ -4,15 +4,15 @@ A trained model gives the distribution of the next token,
 $p_k = \operatorname{softmax}(z / \tau)_k$ for logits $z$ and temperature
 $\tau$ (below 1 sharpens it, above 1 flattens it). Generation appends one
 token at a time and feeds the longer sequence back in. How the next token is
-picked is the sampler's business (``keras_hub.samplers``):
+picked is the sampler's business (`keras_hub.samplers`):
 
-- ``greedy``: the most probable token, $\arg\max_k p_k$ (deterministic; $\tau$ has no effect);
-- ``top_k``: draw from the $k$ most probable tokens, renormalized;
-- ``top_p`` (nucleus sampling): draw from the smallest set of most probable
+- `greedy`: the most probable token, $\arg\max_k p_k$ (deterministic; $\tau$ has no effect);
+- `top_k`: draw from the $k$ most probable tokens, renormalized;
+- `top_p` (nucleus sampling): draw from the smallest set of most probable
   tokens whose probabilities add up to at least $p$, renormalized.
 
-:func:`generate_text` continues a prompt with a causal language model;
-:func:`decode_sequences` runs the decoding loop of an encoder–decoder model,
+[`generate_text`][mlrecipes.generation.decoding.generate_text] continues a prompt with a causal language model;
+[`decode_sequences`][mlrecipes.generation.decoding.decode_sequences] runs the decoding loop of an encoder–decoder model,
 from a start token until an end token.
 """
 
@@ -35,10 +35,10 @@ def make_sampler(
     """The keras-hub sampler of that name.
 
     Args:
-        name: ``"greedy"``, ``"top_k"`` or ``"top_p"``.
+        name: `"greedy"`, `"top_k"` or `"top_p"`.
         temperature: Divides the logits before the softmax; must be positive.
-        k: Tokens to draw from, for ``top_k``.
-        p: Probability mass to draw from, for ``top_p``; in (0, 1].
+        k: Tokens to draw from, for `top_k`.
+        p: Probability mass to draw from, for `top_p`; in (0, 1].
         seed: Seed of the random draws, for reproducible samples.
 
     Raises:
@@ -60,7 +60,7 @@ def make_sampler(
 
 
 def context_length(model: keras.Model) -> int:
-    """The longest sequence a language model of :mod:`mlrecipes.models.language_model` reads."""
+    """The longest sequence a language model of [`mlrecipes.models.language_model`][mlrecipes.models.language_model] reads."""
     return int(model.get_layer("position_embedding").sequence_length)
 
 
@@ -72,23 +72,23 @@ def generate_ids(
     *,
     context: int,
 ) -> np.ndarray:
-    """Continue a batch of equally long prompts by ``max_new_tokens`` ids.
+    """Continue a batch of equally long prompts by `max_new_tokens` ids.
 
-    The model reads at most its last ``context`` ids: once the text is longer,
-    a window of ``context`` ids slides along with the end of the text. The
+    The model reads at most its last `context` ids: once the text is longer,
+    a window of `context` ids slides along with the end of the text. The
     model is called on the whole window at every step (no attention cache):
     simple, and fast enough for small models.
 
     Args:
-        model: A causal language model from ids ``(batch, length)`` to logits
-            ``(batch, length, vocabulary)``.
-        prompt_ids: ``(batch, prompt_length)`` ids, ``1 <= prompt_length <= context``.
+        model: A causal language model from ids `(batch, length)` to logits
+            `(batch, length, vocabulary)`.
+        prompt_ids: `(batch, prompt_length)` ids, `1 <= prompt_length <= context`.
         max_new_tokens: Ids to append.
         sampler: How to pick each next id.
         context: The model's context length.
 
     Returns:
-        ``(batch, prompt_length + max_new_tokens)`` ids: the prompts and their continuations.
+        `(batch, prompt_length + max_new_tokens)` ids: the prompts and their continuations.
     """
     prompt_ids = np.asarray(prompt_ids, dtype=np.int32)
     batch, prompt_length = prompt_ids.shape
@@ -127,10 +127,10 @@ def generate_text(
     that what conditions the continuation is exactly what the user wrote.
 
     Args:
-        model: The language model of ``recipes/text_generation.py``.
+        model: The language model of `recipes/text_generation.py`.
         prompt: The text to continue; at least one character.
         max_new_tokens: Bytes to generate (a character may take up to 4).
-        sampler: How to pick each next byte (see :func:`make_sampler`).
+        sampler: How to pick each next byte (see [`make_sampler`][mlrecipes.generation.decoding.make_sampler]).
         context: The model's context; default read from the model.
 
     Returns:
@@ -165,17 +165,17 @@ def decode_sequences(
 ) -> list[np.ndarray]:
     """The decoding loop of an encoder–decoder model: from a start id to an end id.
 
-    The decoder input starts as ``[start_id]``; at step $i$ the model scores
+    The decoder input starts as `[start_id]`; at step $i$ the model scores
     the next id from the source and the ids so far, the sampler picks one,
-    and it is appended, until every sequence has produced ``end_id`` or
-    ``target_length`` ids. (In training the decoder reads the true previous
+    and it is appended, until every sequence has produced `end_id` or
+    `target_length` ids. (In training the decoder reads the true previous
     ids instead — teacher forcing — so one pass trains every position.)
 
     Args:
-        model: A model from ``{"source_ids", "decoder_ids"}`` of shapes
-            ``(batch, source_length)`` and ``(batch, target_length)`` to logits
-            ``(batch, target_length, vocabulary)``.
-        source_ids: ``(batch, source_length)`` source ids, padded with 0.
+        model: A model from `{"source_ids", "decoder_ids"}` of shapes
+            `(batch, source_length)` and `(batch, target_length)` to logits
+            `(batch, target_length, vocabulary)`.
+        source_ids: `(batch, source_length)` source ids, padded with 0.
         target_length: The decoder's length (its number of positions).
         start_id: The id every decoder input starts with.
         end_id: The id that ends a sequence.
@@ -212,7 +212,7 @@ def decode_sequences(
 
 
 def detokenize(ids: np.ndarray) -> str:
-    """The text of byte ids (``keras_hub.tokenizers.ByteTokenizer``), padding (0) dropped."""
+    """The text of byte ids (`keras_hub.tokenizers.ByteTokenizer`), padding (0) dropped."""
     ids = np.asarray(ids)
     ids = ids[ids != 0]
     return str(byte_tokenizer().detokenize(tf.constant(ids, dtype=tf.int32)))

@@ -1,9 +1,9 @@
-"""Keras model builders. Each returns a named, uncompiled ``keras.Model``.
+"""Keras model builders. Each returns a named, uncompiled `keras.Model`.
 
 The builders are imported on first use, so that a recipe using one of them
 does not load the others' libraries (keras-hub and tensorflow-text for the
 transformers). Loading a saved VAE needs its classes registered first:
-``import mlrecipes.models.vae``.
+`import mlrecipes.models.vae`.
 """
 
 from __future__ import annotations

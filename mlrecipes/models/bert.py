@@ -19,11 +19,11 @@ def build_bert_masked_lm(
 ) -> keras_hub.models.BertMaskedLM:
     """Build a BERT encoder with a masked-language-model head, from random weights.
 
-    The encoder is keras-hub's ``BertBackbone``: token, position and segment
-    embeddings summed and layer-normalized, then ``depth`` transformer
-    encoder blocks of width ``width``; it also holds a ``pooled_dense`` layer
-    (tanh of a dense layer over the ``[CLS]`` vector) that classifiers use
-    and masked-language modelling leaves untrained. ``BertMaskedLM`` adds the
+    The encoder is keras-hub's `BertBackbone`: token, position and segment
+    embeddings summed and layer-normalized, then `depth` transformer
+    encoder blocks of width `width`; it also holds a `pooled_dense` layer
+    (tanh of a dense layer over the `[CLS]` vector) that classifiers use
+    and masked-language modelling leaves untrained. `BertMaskedLM` adds the
     head that predicts a token at each masked position: a dense layer with
     GELU, a layer normalization and an output projection that shares the
     token embedding's weights, giving logits over the vocabulary.
@@ -34,19 +34,19 @@ def build_bert_masked_lm(
             embeddings); fine-tuning may use this many tokens, no more.
         width: Size of the token vectors.
         depth: Number of transformer blocks.
-        num_heads: Attention heads per block; must divide ``width``.
+        num_heads: Attention heads per block; must divide `width`.
         intermediate_dim: Hidden units of each block's feed-forward network;
-            default ``4 * width``, as BERT.
+            default `4 * width`, as BERT.
         dropout: Dropout rate in the encoder.
 
     Returns:
-        The uncompiled ``BertMaskedLM`` (without a preprocessor: it takes the
-        dictionaries of `mlrecipes.text.masked_lm.masked_lm_batch`); its
-        encoder is ``.backbone``.
+        The uncompiled `BertMaskedLM` (without a preprocessor: it takes the
+        dictionaries of [`mlrecipes.text.masked_lm.masked_lm_batch`][mlrecipes.text.masked_lm.masked_lm_batch]); its
+        encoder is `.backbone`.
 
     Raises:
-        ArgumentValueError: On a size that is not positive, a ``width`` that
-            ``num_heads`` does not divide, or a dropout rate outside [0, 1).
+        ArgumentValueError: On a size that is not positive, a `width` that
+            `num_heads` does not divide, or a dropout rate outside [0, 1).
     """
     for argument, value in (
         ("vocabulary_size", vocabulary_size),

@@ -1,9 +1,10 @@
 """Building blocks that several model builders share.
 
-- Image models (`mlrecipes.models.mlp`, `mlrecipes.models.cnn`, `mlrecipes.models.resnet`): the
-  input-shape check, the standardizing input layer, batch normalization and the classifier head.
-- Transformer models (`mlrecipes.models.language_model`,
-  `mlrecipes.models.seq2seq`): the size checks.
+- Image models ([`mlrecipes.models.mlp`][mlrecipes.models.mlp], [`mlrecipes.models.cnn`][mlrecipes.models.cnn],
+  [`mlrecipes.models.resnet`][mlrecipes.models.resnet]): the input-shape check, the standardizing input layer, batch
+  normalization and the classifier head.
+- Transformer models ([`mlrecipes.models.language_model`][mlrecipes.models.language_model],
+  [`mlrecipes.models.seq2seq`][mlrecipes.models.seq2seq]): the size checks.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ BATCH_NORM_MOMENTUM = 0.9
 """How much of its running mean and variance a batch-normalization layer keeps at each step.
 
 At test time batch normalization uses running averages of the batch
-statistics, ``running = momentum * running + (1 - momentum) * batch``. With
-Keras' default momentum of 0.99, the averages still hold ``0.99**t`` of their
-starting values (mean 0, variance 1) after ``t`` steps: half after 70 steps,
+statistics, `running = momentum * running + (1 - momentum) * batch`. With
+Keras' default momentum of 0.99, the averages still hold `0.99**t` of their
+starting values (mean 0, variance 1) after `t` steps: half after 70 steps,
 5% after 300. A run of a few hundred steps, which is what a small data set
 gives, then tests with statistics that describe no real batch, and its test
 accuracy can fall to chance while its training accuracy is fine. With 0.9 the
@@ -32,7 +33,7 @@ the last ~10 batches, which on a long run describe the final weights better too.
 def batch_normalization(name: str) -> keras.layers.BatchNormalization:
     """A batch-normalization layer whose running statistics settle within a few dozen steps.
 
-    It is ``synchronized``: under a ``tf.distribute`` strategy with several
+    It is `synchronized`: under a `tf.distribute` strategy with several
     replicas, the batch statistics are those of the global batch, all-reduced
     across replicas, rather than each replica's share of it. Every replica and
     every worker then normalizes alike and keeps the same running averages, so
@@ -43,13 +44,13 @@ def batch_normalization(name: str) -> keras.layers.BatchNormalization:
         name: The layer's name.
 
     Returns:
-        ``keras.layers.BatchNormalization`` with `BATCH_NORM_MOMENTUM`.
+        `keras.layers.BatchNormalization` with `BATCH_NORM_MOMENTUM`.
     """
     return keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, synchronized=True, name=name)
 
 
 def image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
-    """Check that ``input_shape`` is ``(height, width, channels)`` of positive sizes.
+    """Check that `input_shape` is `(height, width, channels)` of positive sizes.
 
     Args:
         input_shape: The shape of one image, without the batch dimension.
@@ -73,7 +74,7 @@ def image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
 def normalization_layer(
     input_mean: float | Sequence[float] | None, input_std: float | Sequence[float] | None, channels: int
 ) -> keras.layers.Layer | None:
-    """A layer that standardizes raw inputs, ``(x - mean) / std``, or None when neither is given.
+    """A layer that standardizes raw inputs, `(x - mean) / std`, or None when neither is given.
 
     Args:
         input_mean: The mean of the inputs: one number, or one per channel.
@@ -106,7 +107,7 @@ def classifier_head(x: keras.KerasTensor, num_classes: int, *, use_bias: bool = 
     """The float32 output layers: logits, optionally scaled, and a softmax.
 
     Under a mixed-precision policy the convolutions compute in 16 bits; these
-    layers are built with ``dtype="float32"`` so that the logits, the softmax and
+    layers are built with `dtype="float32"` so that the logits, the softmax and
     therefore the loss keep full precision.
     """
     logits = keras.layers.Dense(num_classes, use_bias=use_bias, dtype="float32", name="logits")(x)
@@ -119,7 +120,7 @@ def check_transformer_sizes(width: int, num_heads: int, dropout: float, **positi
     """Reject transformer sizes that cannot build a model.
 
     Args:
-        width: Size of the token vectors; ``num_heads`` must divide it.
+        width: Size of the token vectors; `num_heads` must divide it.
         num_heads: Attention heads per block.
         dropout: Dropout rate, in [0, 1).
         **positive: More sizes that must be positive whole numbers, by name.

@@ -1,9 +1,11 @@
 """The plain convolutional network builder.
 
 A block is one or more 3×3 convolutions with a 2×2 max pooling after the
-first::
+first:
 
-    conv → max-pool → [batch norm] → relu → (conv → [batch norm] → relu) × (convs_per_block − 1)
+```text
+conv → max-pool → [batch norm] → relu → (conv → [batch norm] → relu) × (convs_per_block − 1)
+```
 
 Pooling right after the convolution, before normalization and activation,
 gives the same result as the textbook conv → relu → pool when there is no
@@ -27,7 +29,7 @@ PADDINGS = ("same", "valid")
 
 
 def smallest_input_size(blocks: int, convs_per_block: int, kernel_size: int, padding: str) -> int:
-    """The smallest height (or width) that ``blocks`` conv-and-pool blocks can reduce to 1×1 or more."""
+    """The smallest height (or width) that `blocks` conv-and-pool blocks can reduce to 1×1 or more."""
     shrink = kernel_size - 1 if padding == "valid" else 0
     size = 1
     for _ in range(blocks):
@@ -53,41 +55,41 @@ def build_cnn(
 ) -> keras.Model:
     """Build a plain convolutional classifier: conv-and-pool blocks, then dense layers.
 
-    With ``filters=(32, 64)``, ``batch_norm=False`` and ``dropout=0.5`` this is
+    With `filters=(32, 64)`, `batch_norm=False` and `dropout=0.5` this is
     the classic Keras "simple MNIST convnet" (conv 32 → pool → conv 64 → pool →
     flatten → dropout → softmax).
 
     Args:
-        input_shape: ``(height, width, channels)`` of one image, any size large
+        input_shape: `(height, width, channels)` of one image, any size large
             enough for the blocks (see Raises).
         num_classes: Number of output classes (at least 2).
         filters: Number of filters of each block; one block per entry.
         convs_per_block: Convolutions in each block (pooling follows the first).
         kernel_size: Size of the square convolution kernels.
-        padding: ``"valid"`` (each convolution trims ``kernel_size - 1`` pixels)
-            or ``"same"`` (keeps the size; only pooling halves it).
+        padding: `"valid"` (each convolution trims `kernel_size - 1` pixels)
+            or `"same"` (keeps the size; only pooling halves it).
         batch_norm: Batch-normalize after each convolution (the convolutions
             then need no bias).
-        head: How the last feature map becomes a vector: ``"flatten"`` keeps
-            every position, ``"average"`` or ``"max"`` pool each channel
+        head: How the last feature map becomes a vector: `"flatten"` keeps
+            every position, `"average"` or `"max"` pool each channel
             globally (fewer weights, any input size).
         dense_units: Width of hidden dense layers after the head, each followed
-            by ``[batch norm →] relu``.
+            by `[batch norm →] relu`.
         dropout: Dropout rate before each dense layer, the output layer
             included, in [0, 1).
         input_mean: Mean of the raw inputs (one number or one per channel); with
-            ``input_std`` the model standardizes its inputs itself, so it takes
+            `input_std` the model standardizes its inputs itself, so it takes
             raw pixels. None for inputs that are already scaled.
         input_std: Standard deviation of the raw inputs.
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from images of ``input_shape`` to
-        ``num_classes`` probabilities (float32 under any precision policy).
+        An uncompiled `keras.Model` from images of `input_shape` to
+        `num_classes` probabilities (float32 under any precision policy).
 
     Raises:
-        ArgumentValueError: On an ``input_shape`` that is not ``(height, width,
-            channels)`` or is too small for the blocks, and on other bad values.
+        ArgumentValueError: On an `input_shape` that is not `(height, width,
+            channels)` or is too small for the blocks, and on other bad values.
     """
     height, width, channels = image_shape(input_shape)
     if num_classes < 2:

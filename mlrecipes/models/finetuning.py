@@ -1,21 +1,21 @@
 """Pretrained encoders as keras-hub presets: write one, check one, fine-tune one as a text classifier.
 
-A keras-hub *preset* is a folder (``config.json``, ``model.weights.h5``,
-``tokenizer.json``, ``assets/``, ``metadata.json``) or the name of one that
-keras-hub downloads from Kaggle (``bert_tiny_en_uncased`` ...).
+A keras-hub *preset* is a folder (`config.json`, `model.weights.h5`,
+`tokenizer.json`, `assets/`, `metadata.json`) or the name of one that
+keras-hub downloads from Kaggle (`bert_tiny_en_uncased` ...).
 `write_preset` writes the encoder and tokenizer of a pretraining run as
 one, atomically; `check_preset` refuses what is not one before any work;
 `build_finetuning_classifier` loads one with
-``keras_hub.models.TextClassifier.from_preset`` and sets what trains:
+`keras_hub.models.TextClassifier.from_preset` and sets what trains:
 
 | mode | what trains |
 |---|---|
-| ``full`` | every weight of the encoder and the new classification layer |
-| ``lora`` | rank-``r`` LoRA updates of each attention block's query and value projections (and their biases, which Keras leaves trainable), plus the pooling and classification layers; the encoder's other weights stay frozen |
-| ``frozen`` | only the pooling and classification layers (feature extraction) |
-| ``scratch`` | every weight, but the encoder's are drawn afresh: the same architecture and tokenizer without the pretraining, the control of a transfer-learning experiment |
+| `full` | every weight of the encoder and the new classification layer |
+| `lora` | rank-`r` LoRA updates of each attention block's query and value projections (and their biases, which Keras leaves trainable), plus the pooling and classification layers; the encoder's other weights stay frozen |
+| `frozen` | only the pooling and classification layers (feature extraction) |
+| `scratch` | every weight, but the encoder's are drawn afresh: the same architecture and tokenizer without the pretraining, the control of a transfer-learning experiment |
 
-The pooling layer (``pooled_dense``: tanh of a dense layer over the ``[CLS]``
+The pooling layer (`pooled_dense`: tanh of a dense layer over the `[CLS]`
 vector) trains in every mode, because masked-language modelling never trains
 it: without the next-sentence task of the original BERT nothing reaches it.
 """
@@ -43,7 +43,7 @@ def write_preset(backbone: keras_hub.models.Backbone, tokenizer: keras_hub.token
 
     Beside the encoder and the tokenizer it holds the text-classifier
     preprocessor, set to the encoder's longest input, so that
-    ``keras_hub.models.TextClassifier.from_preset(folder, num_classes=K)``
+    `keras_hub.models.TextClassifier.from_preset(folder, num_classes=K)`
     works as it is. The folder is written beside its destination under a temporary name and
     renamed when complete, so an interrupted save never leaves half a preset.
     An existing preset folder there is replaced.
@@ -54,7 +54,7 @@ def write_preset(backbone: keras_hub.models.Backbone, tokenizer: keras_hub.token
         folder: The preset folder to write.
 
     Returns:
-        ``folder``.
+        `folder`.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def write_preset(backbone: keras_hub.models.Backbone, tokenizer: keras_hub.token
 
 
 def _classifier_preprocessor_class(backbone_class: type) -> type | None:
-    """keras-hub's text-classifier preprocessor for a backbone class (``BertBackbone`` -> ``BertTextClassifierPreprocessor``)."""
+    """keras-hub's text-classifier preprocessor for a backbone class (`BertBackbone` -> `BertTextClassifierPreprocessor`)."""
     pending = [keras_hub.models.TextClassifierPreprocessor]
     while pending:
         candidate = pending.pop()
@@ -95,20 +95,20 @@ def _umask() -> int:
 
 
 def check_preset(preset: str) -> str:
-    """Refuse a ``preset`` that is neither a keras-hub preset folder nor a preset name, without loading it.
+    """Refuse a `preset` that is neither a keras-hub preset folder nor a preset name, without loading it.
 
     Args:
         preset: A folder written by `write_preset` (or any keras-hub
             preset folder), a keras-hub preset name such as
-            ``bert_tiny_en_uncased``, or a ``kaggle://`` / ``hf://`` handle.
+            `bert_tiny_en_uncased`, or a `kaggle://` / `hf://` handle.
 
     Returns:
-        ``preset``.
+        `preset`.
 
     Raises:
-        ArgumentValueError: (argument ``backbone``) When ``preset`` names a
+        ArgumentValueError: (argument `backbone`) When `preset` names a
             path that does not exist, a folder without a preset's files or
-            with a ``config.json`` that is not a keras-hub backbone's, or an
+            with a `config.json` that is not a keras-hub backbone's, or an
             unknown preset name.
     """
     path = Path(preset)
@@ -157,29 +157,29 @@ def build_finetuning_classifier(
 ) -> keras_hub.models.TextClassifier:
     """Load a pretrained encoder and its tokenizer as a classifier of raw strings.
 
-    ``keras_hub.models.TextClassifier.from_preset`` builds the task the
-    preset's backbone calls for (``BertTextClassifier`` for a BERT encoder): a
-    preprocessor (the preset's tokenizer, ``[CLS] text [SEP]``, cut or padded
-    to ``sequence_length``), the encoder, its pooled ``[CLS]`` vector, dropout
-    and a new softmax layer of ``num_classes``. The preprocessor stays
+    `keras_hub.models.TextClassifier.from_preset` builds the task the
+    preset's backbone calls for (`BertTextClassifier` for a BERT encoder): a
+    preprocessor (the preset's tokenizer, `[CLS] text [SEP]`, cut or padded
+    to `sequence_length`), the encoder, its pooled `[CLS]` vector, dropout
+    and a new softmax layer of `num_classes`. The preprocessor stays
     attached: the model takes raw strings, and so does its saved file.
 
     Args:
         preset: A preset folder or name (see `check_preset`).
         num_classes: Number of classes (at least 2).
-        sequence_length: Tokens per text, ``[CLS]`` and ``[SEP]`` included; at
-            most the encoder's ``max_sequence_length``, which is the default.
-        finetune: What trains: ``"full"``, ``"lora"``, ``"frozen"`` or
-            ``"scratch"`` (see the module docstring).
-        lora_rank: Rank of the LoRA updates (``finetune="lora"``).
+        sequence_length: Tokens per text, `[CLS]` and `[SEP]` included; at
+            most the encoder's `max_sequence_length`, which is the default.
+        finetune: What trains: `"full"`, `"lora"`, `"frozen"` or
+            `"scratch"` (see the module docstring).
+        lora_rank: Rank of the LoRA updates (`finetune="lora"`).
         dropout: Dropout rate before the classification layer.
 
     Returns:
         The uncompiled classifier; it outputs probabilities.
 
     Raises:
-        ArgumentValueError: On an unknown ``finetune``, ``lora_rank`` below 1,
-            fewer than 2 classes, a ``sequence_length`` longer than the
+        ArgumentValueError: On an unknown `finetune`, `lora_rank` below 1,
+            fewer than 2 classes, a `sequence_length` longer than the
             encoder's, or a preset that is not one (see `check_preset`).
         DataUnavailableError: When a preset name cannot be downloaded (offline).
     """

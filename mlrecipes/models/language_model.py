@@ -38,20 +38,20 @@ def build_language_model(
 ) -> keras.Model:
     r"""Build a decoder-only transformer that predicts the next token at every position.
 
-    Token ids go through a ``keras_hub.layers.ReversibleEmbedding`` (one
-    learned vector per token) plus a ``keras_hub.layers.PositionEmbedding``
+    Token ids go through a `keras_hub.layers.ReversibleEmbedding` (one
+    learned vector per token) plus a `keras_hub.layers.PositionEmbedding`
     (one learned vector per position) — the two halves of
-    ``keras_hub.layers.TokenAndPositionEmbedding``, kept apart so that the
-    token embedding can also be the output layer — then ``depth`` blocks of
-    ``keras_hub.layers.TransformerDecoder`` without cross-attention (causal
+    `keras_hub.layers.TokenAndPositionEmbedding`, kept apart so that the
+    token embedding can also be the output layer — then `depth` blocks of
+    `keras_hub.layers.TransformerDecoder` without cross-attention (causal
     multi-head self-attention and a two-layer feed-forward network, each with
     a residual connection and layer normalization), and finally the output
     projection to one logit per vocabulary entry.
 
-    With ``tie_weights`` the output projection is the transposed token
+    With `tie_weights` the output projection is the transposed token
     embedding, $z_i = E h_i$ with $E$ the (vocabulary × width) embedding
     matrix (Press and Wolf, 2017): fewer weights, often a lower loss on small
-    data. Without it the same ``ReversibleEmbedding`` keeps a separate output
+    data. Without it the same `ReversibleEmbedding` keeps a separate output
     matrix. The logits are computed in float32 even under mixed precision.
 
     The model has no padding mask: in training every window is full, and in
@@ -63,23 +63,23 @@ def build_language_model(
         sequence_length: The context: the longest sequence the model reads
             (the number of position vectors); shorter sequences are allowed.
         width: Size of the token vectors, kept through every block.
-        num_heads: Attention heads per block; ``width`` must be a multiple.
+        num_heads: Attention heads per block; `width` must be a multiple.
         depth: Number of decoder blocks.
         intermediate_dim: Hidden units of each feed-forward network; default
-            ``4 * width``.
+            `4 * width`.
         dropout: Dropout rate inside every block.
         tie_weights: Share the token embedding with the output projection.
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``int32`` ids of shape
-        ``(batch, length)``, ``length <= sequence_length``, to float32 logits
-        of shape ``(batch, length, vocabulary_size)``; the logits at position
+        An uncompiled `keras.Model` from `int32` ids of shape
+        `(batch, length)`, `length <= sequence_length`, to float32 logits
+        of shape `(batch, length, vocabulary_size)`; the logits at position
         $i$ score the token at position $i + 1$.
 
     Raises:
-        ArgumentValueError: On a size that is not positive, a ``width`` that
-            ``num_heads`` does not divide or a dropout rate outside [0, 1).
+        ArgumentValueError: On a size that is not positive, a `width` that
+            `num_heads` does not divide or a dropout rate outside [0, 1).
     """
     check_transformer_sizes(
         width, num_heads, dropout, vocabulary_size=vocabulary_size, sequence_length=sequence_length, depth=depth

@@ -26,30 +26,30 @@ def build_mlp(
     """Build a multilayer perceptron classifier.
 
     The input is optionally rescaled or standardized and flattened, then
-    passed through one ``Dense`` layer per entry of ``hidden_units`` (each
-    followed by batch normalization if asked, the activation and ``dropout``),
+    passed through one `Dense` layer per entry of `hidden_units` (each
+    followed by batch normalization if asked, the activation and `dropout`),
     and a softmax output layer that gives class probabilities. The softmax is
     computed in float32 even under mixed precision.
 
     Args:
-        input_shape: Shape of one example, such as ``(28, 28, 1)``.
-        hidden_units: Width of each hidden layer, such as ``(512, 256)``; empty
+        input_shape: Shape of one example, such as `(28, 28, 1)`.
+        hidden_units: Width of each hidden layer, such as `(512, 256)`; empty
             gives multinomial logistic regression.
         num_classes: Number of output classes (at least 2).
         activation: Activation of the hidden layers, any Keras activation name.
         dropout: Dropout rate after each hidden layer, in [0, 1).
         batch_norm: Batch-normalize each hidden layer's pre-activations (the
             layer then has no bias: the normalization's shift takes its place).
-        input_scale: Multiply the inputs by this first (``1/255`` lets the model
+        input_scale: Multiply the inputs by this first (`1/255` lets the model
             take raw 8-bit pixels); None leaves them as they are.
-        input_mean: Standardize the inputs, ``(x - input_mean) / input_std``,
+        input_mean: Standardize the inputs, `(x - input_mean) / input_std`,
             with these two numbers (for example the training pixels' mean and
-            standard deviation); give both or neither, and not with ``input_scale``.
-        input_std: See ``input_mean``.
+            standard deviation); give both or neither, and not with `input_scale`.
+        input_std: See `input_mean`.
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``input_shape`` to ``num_classes``
+        An uncompiled `keras.Model` from `input_shape` to `num_classes`
         probabilities.
 
     Raises:

@@ -24,22 +24,22 @@ def build_recurrent_classifier(
 ) -> keras.Model:
     """Build a recurrent classifier of token-id sequences.
 
-    Token ids go through a learned embedding (``width`` numbers per token),
-    then one recurrent layer (``keras.layers.LSTM`` or ``keras.layers.GRU``
-    with ``units`` units) reads them one step at a time and keeps its final
+    Token ids go through a learned embedding (`width` numbers per token),
+    then one recurrent layer (`keras.layers.LSTM` or `keras.layers.GRU`
+    with `units` units) reads them one step at a time and keeps its final
     state as the text's vector; dropout and a float32 softmax layer give the
-    class probabilities. ``bidirectional`` adds a second layer that reads the
+    class probabilities. `bidirectional` adds a second layer that reads the
     text backwards and concatenates both final states, so the vector no
     longer depends mostly on the last words read.
 
-    Id 0 is padding: the embedding's mask (``mask_zero=True``) makes the
+    Id 0 is padding: the embedding's mask (`mask_zero=True`) makes the
     recurrent layers skip padded steps, so a text's final state is taken after
     its last real token, however much padding follows it.
 
     Args:
         vocabulary_size: Number of token ids (the tokenizer's vocabulary).
         num_classes: Number of output classes (at least 2).
-        cell: ``"lstm"`` or ``"gru"``.
+        cell: `"lstm"` or `"gru"`.
         width: Size of the token vectors.
         units: Size of the recurrent state (of each direction).
         bidirectional: Read the text in both directions.
@@ -47,8 +47,8 @@ def build_recurrent_classifier(
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``int32`` ids of shape
-        ``(batch, length)``, any length, to ``num_classes`` probabilities.
+        An uncompiled `keras.Model` from `int32` ids of shape
+        `(batch, length)`, any length, to `num_classes` probabilities.
 
     Raises:
         ArgumentValueError: On an unknown cell, a size that is not positive,

@@ -2,7 +2,7 @@ r"""The LSTM encoder–decoder builder (sequence to sequence with recurrent netw
 
 The model scores a target sequence $y$ given a source sequence $x$ one token at a time,
 $p(y \mid x) = \prod_{i} p(y_i \mid y_{<i}, x)$, as the transformer of
-`mlrecipes.models.seq2seq` does, and takes the same inputs, so the same
+[`mlrecipes.models.seq2seq`][mlrecipes.models.seq2seq] does, and takes the same inputs, so the same
 training and decoding code serves both. An encoder LSTM reads the source and
 hands its final state $(h, c)$ to a decoder LSTM as its initial state; the
 decoder reads the target so far and a dense layer scores the next token at
@@ -30,14 +30,14 @@ def build_recurrent_seq2seq(
 ) -> keras.Model:
     r"""Build an LSTM encoder–decoder with teacher-forced decoder inputs.
 
-    Source ids go through an embedding of ``width`` numbers per token and an
-    encoder ``keras.layers.LSTM`` of ``units`` units, whose final output and
-    cell state start the decoder ``LSTM``; the decoder ids (the target
+    Source ids go through an embedding of `width` numbers per token and an
+    encoder `keras.layers.LSTM` of `units` units, whose final output and
+    cell state start the decoder `LSTM`; the decoder ids (the target
     shifted right behind a start token) go through their own embedding and
     the decoder, and a dense layer gives one logit per target token, in
     float32 even under mixed precision.
 
-    Id 0 is padding on both sides: ``mask_zero`` makes the encoder skip
+    Id 0 is padding on both sides: `mask_zero` makes the encoder skip
     padded source steps (its final state is taken after the last real token)
     and carries the decoder's padding mask to the logits, which Keras applies
     to the loss and metrics.
@@ -53,9 +53,9 @@ def build_recurrent_seq2seq(
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``{"source_ids": (batch, source_length),
-        "decoder_ids": (batch, target_length)}`` ``int32`` ids to logits of
-        shape ``(batch, target_length, target_vocabulary_size)``.
+        An uncompiled `keras.Model` from `{"source_ids": (batch, source_length),
+        "decoder_ids": (batch, target_length)}` `int32` ids to logits of
+        shape `(batch, target_length, target_vocabulary_size)`.
 
     Raises:
         ArgumentValueError: On a size that is not positive or a dropout rate outside [0, 1).

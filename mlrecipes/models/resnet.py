@@ -65,32 +65,32 @@ def build_resnet(
     """Build a residual network classifier.
 
     Args:
-        input_shape: ``(height, width, channels)`` of one image; each stage
+        input_shape: `(height, width, channels)` of one image; each stage
             halves the height and width, so both must be at least
-            ``2 ** len(stage_filters)``.
+            `2 ** len(stage_filters)`.
         num_classes: Number of output classes (at least 2).
         stem_filters: Channels of the first convolution, at full resolution.
         stage_filters: Channels of each stage; one stage per entry.
         blocks_per_stage: Residual blocks in each stage (0 is allowed), as many
-            entries as ``stage_filters``. More blocks make a deeper network:
-            the depth is ``2 + len(stages) + 2 * sum(blocks)``.
+            entries as `stage_filters`. More blocks make a deeper network:
+            the depth is `2 + len(stages) + 2 * sum(blocks)`.
         width: Multiplies every channel count (0.25 gives a network 16 times
             cheaper, for CPUs and tests; 2.0 a wider, stronger one).
         batch_norm: Batch-normalize after each convolution.
         logit_scale: Multiplies the logits of the bias-free output layer (Page
             uses 0.125, which keeps early predictions soft).
         input_mean: Mean of the raw inputs, one number or one per channel; with
-            ``input_std`` the model standardizes raw pixels itself.
+            `input_std` the model standardizes raw pixels itself.
         input_std: Standard deviation of the raw inputs.
-        name: The model's name; default ``resnet<depth>``, such as ``resnet9``.
+        name: The model's name; default `resnet<depth>`, such as `resnet9`.
 
     Returns:
-        An uncompiled ``keras.Model`` from images to ``num_classes``
+        An uncompiled `keras.Model` from images to `num_classes`
         probabilities (float32 under any precision policy).
 
     Raises:
-        ArgumentValueError: On an ``input_shape`` that is not ``(height, width,
-            channels)`` or too small for the stages, and on other bad values.
+        ArgumentValueError: On an `input_shape` that is not `(height, width,
+            channels)` or too small for the stages, and on other bad values.
     """
     height, image_width, channels = image_shape(input_shape)
     if num_classes < 2:

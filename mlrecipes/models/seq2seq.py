@@ -37,15 +37,15 @@ def build_seq2seq(
 ) -> keras.Model:
     r"""Build an encoder–decoder transformer with teacher-forced decoder inputs.
 
-    Source ids go through a ``keras_hub.layers.TokenAndPositionEmbedding`` and
-    ``encoder_depth`` blocks of ``keras_hub.layers.TransformerEncoder``; the
+    Source ids go through a `keras_hub.layers.TokenAndPositionEmbedding` and
+    `encoder_depth` blocks of `keras_hub.layers.TransformerEncoder`; the
     decoder ids (the target shifted right behind a start token) go through
-    their own ``TokenAndPositionEmbedding`` and ``decoder_depth`` blocks of
-    ``keras_hub.layers.TransformerDecoder``, each with causal self-attention
+    their own `TokenAndPositionEmbedding` and `decoder_depth` blocks of
+    `keras_hub.layers.TransformerDecoder`, each with causal self-attention
     and cross-attention to the encoder's outputs; a dense layer gives one
     logit per target token, in float32 even under mixed precision.
 
-    Id 0 is padding on both sides: ``mask_zero`` makes the embeddings carry a
+    Id 0 is padding on both sides: `mask_zero` makes the embeddings carry a
     padding mask that keras-hub's layers apply, so no attention reads a padded
     source or decoder position, and that Keras applies to the loss and
     metrics, so padded target positions count for nothing.
@@ -56,23 +56,23 @@ def build_seq2seq(
         source_length: The longest source (number of source positions).
         target_length: The longest decoder input (number of target positions).
         width: Size of the token vectors in both stacks.
-        num_heads: Attention heads per block; ``width`` must be a multiple.
+        num_heads: Attention heads per block; `width` must be a multiple.
         encoder_depth: Number of encoder blocks.
         decoder_depth: Number of decoder blocks.
-        intermediate_dim: Hidden units of each feed-forward network; default ``4 * width``.
+        intermediate_dim: Hidden units of each feed-forward network; default `4 * width`.
         dropout: Dropout rate inside every block.
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``{"source_ids": (batch, source_length),
-        "decoder_ids": (batch, target_length)}`` ``int32`` ids to logits of
-        shape ``(batch, target_length, target_vocabulary_size)``; the logits at
+        An uncompiled `keras.Model` from `{"source_ids": (batch, source_length),
+        "decoder_ids": (batch, target_length)}` `int32` ids to logits of
+        shape `(batch, target_length, target_vocabulary_size)`; the logits at
         position $i$ score target token $y_{i+1}$ from decoder ids $y_{\le i}$
         (position 0 holds the start token).
 
     Raises:
-        ArgumentValueError: On a size that is not positive, a ``width`` that
-            ``num_heads`` does not divide or a dropout rate outside [0, 1).
+        ArgumentValueError: On a size that is not positive, a `width` that
+            `num_heads` does not divide or a dropout rate outside [0, 1).
     """
     check_transformer_sizes(
         width,

@@ -23,15 +23,15 @@ def build_transformer_classifier(
 ) -> keras.Model:
     """Build a transformer-encoder classifier of token-id sequences.
 
-    Token ids go through ``keras_hub.layers.TokenAndPositionEmbedding`` (a
-    learned vector per token plus one per position), ``depth`` blocks of
-    ``keras_hub.layers.TransformerEncoder`` (multi-head self-attention and a
+    Token ids go through `keras_hub.layers.TokenAndPositionEmbedding` (a
+    learned vector per token plus one per position), `depth` blocks of
+    `keras_hub.layers.TransformerEncoder` (multi-head self-attention and a
     two-layer feed-forward network, each with a residual connection and layer
     normalization), the mean of the encoder's outputs over the real tokens,
     dropout, and a softmax layer computed in float32 even under mixed
     precision.
 
-    Id 0 is padding: a padding mask (``token_ids != 0``) keeps every attention
+    Id 0 is padding: a padding mask (`token_ids != 0`) keeps every attention
     layer from attending to padded positions and leaves them out of the mean,
     so the output does not depend on how much padding follows a text.
 
@@ -41,21 +41,21 @@ def build_transformer_classifier(
             number of position vectors); shorter sequences are allowed.
         num_classes: Number of output classes (at least 2).
         width: Size of the token vectors, kept through every block.
-        num_heads: Attention heads per block; ``width`` must be a multiple.
+        num_heads: Attention heads per block; `width` must be a multiple.
         depth: Number of encoder blocks.
         intermediate_dim: Hidden units of each block's feed-forward network;
-            default ``2 * width``.
+            default `2 * width`.
         dropout: Dropout rate in every block and before the output layer.
         name: The model's name.
 
     Returns:
-        An uncompiled ``keras.Model`` from ``int32`` ids of shape
-        ``(batch, length)`` (``length <= sequence_length``) to ``num_classes``
+        An uncompiled `keras.Model` from `int32` ids of shape
+        `(batch, length)` (`length <= sequence_length`) to `num_classes`
         probabilities.
 
     Raises:
-        ArgumentValueError: On a size that is not positive, a ``width`` that
-            ``num_heads`` does not divide, fewer than 2 classes or a dropout
+        ArgumentValueError: On a size that is not positive, a `width` that
+            `num_heads` does not divide, fewer than 2 classes or a dropout
             rate outside [0, 1).
     """
     intermediate_dim = 2 * width if intermediate_dim is None else intermediate_dim

@@ -13,16 +13,16 @@ $$-\operatorname{ELBO}(x) = \underbrace{\sum_{i} \bigl[\operatorname{softplus}(\
 where $\operatorname{softplus}(\ell) - x \ell = -[x \log p + (1 - x) \log(1 - p)]$
 with $p = \operatorname{sigmoid}(\ell)$ is the Bernoulli negative log-likelihood
 (binary cross-entropy) of a pixel $x_i \in [0, 1]$, written with the logit so
-that it is exact for any $\ell$, and $\beta$ is ``kl_weight`` ($\beta = 1$ is
+that it is exact for any $\ell$, and $\beta$ is `kl_weight` ($\beta = 1$ is
 the ELBO itself). With $\beta = 0$ the model is a plain autoencoder: it codes
 each image as its mean $z = \mu$, draws no noise, and trains on the
 reconstruction term alone.
 
 The loss is defined in `VariationalAutoencoder.compute_loss`, which Keras' own
-``train_step`` and ``test_step`` both call: ``fit`` trains on it (under any
-``tf.distribute`` strategy and with mixed precision's loss scaling) and
-``evaluate`` reports it, with its two terms, on held-out data. Every class is
-registered for serialization, so a trained model saves as ``.keras`` and
+`train_step` and `test_step` both call: `fit` trains on it (under any
+`tf.distribute` strategy and with mixed precision's loss scaling) and
+`evaluate` reports it, with its two terms, on held-out data. Every class is
+registered for serialization, so a trained model saves as `.keras` and
 reloads in safe mode with its encoder and decoder.
 """
 
@@ -57,7 +57,7 @@ def _check_filters(filters: Sequence[int], height: int, width: int) -> list[int]
 
 
 def _number(value: Any) -> float:
-    """``value`` as a float; NaN (which fails every range check) when it is not a number."""
+    """`value` as a float; NaN (which fails every range check) when it is not a number."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -81,26 +81,26 @@ def build_vae_encoder(
 ) -> keras.Model:
     r"""Build the encoder: images in [0, 1] to the mean and log-variance of their codes.
 
-    Each entry of ``filters`` is a 3×3 convolution with stride 2 and ReLU, which
+    Each entry of `filters` is a 3×3 convolution with stride 2 and ReLU, which
     halves the height and width (28×28 → 14×14 → 7×7 for two); the feature map is
-    flattened, passed through a ReLU layer of ``dense_units``, and two linear
+    flattened, passed through a ReLU layer of `dense_units`, and two linear
     layers give $\mu$ and $\log \sigma^2$.
 
     Args:
-        input_shape: ``(height, width, channels)`` of one image; height and
-            width must be divisible by ``2 ** len(filters)``.
+        input_shape: `(height, width, channels)` of one image; height and
+            width must be divisible by `2 ** len(filters)`.
         latent_dim: Size of the code $z$.
         filters: Filters of each stride-2 convolution.
         dense_units: Width of the hidden dense layer; 0 for none.
         name: The model's name.
 
     Returns:
-        A ``keras.Model`` from images to ``[z_mean, z_log_var]``, each of shape
-        ``(batch, latent_dim)``, in float32 under any precision policy.
+        A `keras.Model` from images to `[z_mean, z_log_var]`, each of shape
+        `(batch, latent_dim)`, in float32 under any precision policy.
 
     Raises:
-        ArgumentValueError: On a bad shape, ``latent_dim`` below 1, a negative
-            ``dense_units``, or filters that do not fit the image size.
+        ArgumentValueError: On a bad shape, `latent_dim` below 1, a negative
+            `dense_units`, or filters that do not fit the image size.
     """
     height, width, channels = image_shape(input_shape)
     _check_sizes(latent_dim, dense_units)
@@ -127,17 +127,17 @@ def build_vae_decoder(
 ) -> keras.Model:
     r"""Build the decoder: codes to one logit per pixel.
 
-    The encoder run backwards: a ReLU layer of ``dense_units``, a ReLU layer
-    that fills a feature map of ``filters[0]`` channels at ``1 / 2 ** len(filters)``
+    The encoder run backwards: a ReLU layer of `dense_units`, a ReLU layer
+    that fills a feature map of `filters[0]` channels at `1 / 2 ** len(filters)`
     of the image size (7×7 for 28×28 images and two entries), one 3×3
-    transposed convolution with stride 2 and ReLU per entry of ``filters``
+    transposed convolution with stride 2 and ReLU per entry of `filters`
     (each doubles the height and width), and a 3×3 convolution to the image's
     channels. Its outputs are
     logits $\ell$: $\operatorname{sigmoid}(\ell)$ is the probability, or the
     mean intensity, of each pixel.
 
     Args:
-        output_shape: ``(height, width, channels)`` of the images to produce.
+        output_shape: `(height, width, channels)` of the images to produce.
         latent_dim: Size of the code $z$.
         filters: Filters of each transposed convolution, from the smallest
             feature map up. The transposed convolutions at the larger sizes
@@ -150,12 +150,12 @@ def build_vae_decoder(
         name: The model's name.
 
     Returns:
-        A ``keras.Model`` from codes of shape ``(batch, latent_dim)`` to logits
-        of shape ``(batch, *output_shape)``, in float32 under any precision policy.
+        A `keras.Model` from codes of shape `(batch, latent_dim)` to logits
+        of shape `(batch, *output_shape)`, in float32 under any precision policy.
 
     Raises:
-        ArgumentValueError: On a bad shape, ``latent_dim`` below 1, a negative
-            ``dense_units``, or filters that do not fit the image size.
+        ArgumentValueError: On a bad shape, `latent_dim` below 1, a negative
+            `dense_units`, or filters that do not fit the image size.
     """
     height, width, channels = image_shape(output_shape)
     _check_sizes(latent_dim, dense_units)
@@ -177,15 +177,15 @@ def build_vae_decoder(
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class GaussianSample(keras.layers.Layer):
-    """The reparameterization trick: ``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, I)``.
+    """The reparameterization trick: `z = z_mean + exp(z_log_var / 2) * eps` with `eps ~ N(0, I)`.
 
     The noise comes from the layer's own seed generator, whose state Keras keeps
     with the model's variables, so that a seeded run draws the same noise.
 
     Args:
         seed: Seed of the noise; None takes one from Keras' global seed
-            (``keras.utils.set_random_seed``).
-        **kwargs: Passed to ``keras.layers.Layer``.
+            (`keras.utils.set_random_seed`).
+        **kwargs: Passed to `keras.layers.Layer`.
     """
 
     def __init__(self, seed: int | None = None, **kwargs: Any):
@@ -197,7 +197,7 @@ class GaussianSample(keras.layers.Layer):
         self.built = True
 
     def call(self, z_mean, z_log_var):
-        """Draw one code per row of ``z_mean``."""
+        """Draw one code per row of `z_mean`."""
         epsilon = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
@@ -209,17 +209,17 @@ class GaussianSample(keras.layers.Layer):
 
 
 def gaussian_kl(z_mean: Any, z_log_var: Any) -> Any:
-    r"""The KL divergence from ``N(z_mean, exp(z_log_var))`` to ``N(0, I)``, in nats, one per row.
+    r"""The KL divergence from `N(z_mean, exp(z_log_var))` to `N(0, I)`, in nats, one per row.
 
-    ``KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)``, the closed form
+    `KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)`, the closed form
     for a diagonal Gaussian against the standard normal.
 
     Args:
-        z_mean: Means $\mu$, shape ``(batch, latent_dim)``.
+        z_mean: Means $\mu$, shape `(batch, latent_dim)`.
         z_log_var: Log-variances $\log \sigma^2$, same shape.
 
     Returns:
-        A tensor of shape ``(batch,)``.
+        A tensor of shape `(batch,)`.
     """
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
@@ -227,16 +227,16 @@ def gaussian_kl(z_mean: Any, z_log_var: Any) -> Any:
 def bernoulli_nll(targets: Any, logits: Any) -> Any:
     r"""The Bernoulli negative log-likelihood of images, in nats, one per image.
 
-    ``sum_i softplus(l_i) - x_i * l_i``, the binary cross-entropy of each pixel
-    $x_i \in [0, 1]$ against ``sigmoid(l_i)``, summed over the pixels (and
+    `sum_i softplus(l_i) - x_i * l_i`, the binary cross-entropy of each pixel
+    $x_i \in [0, 1]$ against `sigmoid(l_i)`, summed over the pixels (and
     channels) of each image; exact for any logit, large ones included.
 
     Args:
-        targets: Images in [0, 1], shape ``(batch, height, width, channels)``.
+        targets: Images in [0, 1], shape `(batch, height, width, channels)`.
         logits: The decoder's logits, same shape.
 
     Returns:
-        A tensor of shape ``(batch,)``.
+        A tensor of shape `(batch,)`.
     """
     logits = ops.cast(logits, "float32")
     targets = ops.cast(targets, "float32")
@@ -249,32 +249,32 @@ class VariationalAutoencoder(keras.Model):
     r"""An encoder and a decoder trained together on the negative ELBO (see the module's formula).
 
     Calling the model on a batch of raw images encodes them, draws one code per
-    image (the mean itself when ``kl_weight`` is 0) and decodes it. ``compile``
-    it with an optimizer only (no ``loss``): the loss is its own. ``fit`` and
-    ``evaluate`` then report, per image in nats:
+    image (the mean itself when `kl_weight` is 0) and decodes it. `compile`
+    it with an optimizer only (no `loss`): the loss is its own. `fit` and
+    `evaluate` then report, per image in nats:
 
-    - ``loss``: reconstruction + ``kl_weight`` × KL, what training minimizes;
-    - ``reconstruction``: $-\log p(x \mid z)$, the Bernoulli negative
+    - `loss`: reconstruction + `kl_weight` × KL, what training minimizes;
+    - `reconstruction`: $-\log p(x \mid z)$, the Bernoulli negative
       log-likelihood of the pixels given the sampled code;
-    - ``kl``: the KL divergence of the code's distribution from $\mathcal{N}(0, I)$;
-    - ``neg_elbo``: reconstruction + KL, the negative ELBO, an upper bound on
-      $-\log p(x)$ (only when ``kl_weight`` > 0: a plain autoencoder draws no
+    - `kl`: the KL divergence of the code's distribution from $\mathcal{N}(0, I)$;
+    - `neg_elbo`: reconstruction + KL, the negative ELBO, an upper bound on
+      $-\log p(x)$ (only when `kl_weight` > 0: a plain autoencoder draws no
       code, so its reconstruction term bounds nothing).
 
-    Inputs and labels: the model takes a batch of images, or ``(images,
-    labels)`` pairs whose labels it ignores, so a classifier's input pipeline
+    Inputs and labels: the model takes a batch of images, or `(images,
+    labels)` pairs whose labels it ignores, so a classifier's input pipeline
     trains it as it is. Sample weights are not supported.
 
     Args:
-        encoder: A model from images in [0, 1] to ``[z_mean, z_log_var]``, such
+        encoder: A model from images in [0, 1] to `[z_mean, z_log_var]`, such
             as `build_vae_encoder` builds.
         decoder: A model from codes to pixel logits, such as `build_vae_decoder` builds.
         kl_weight: The weight $\beta$ of the KL term, 0 or more: 1 trains on the
             ELBO, 0 gives a plain (deterministic) autoencoder.
         input_scale: What the model multiplies its raw inputs by to bring them
-            into [0, 1] (``1/255`` for 8-bit pixels, 1 for inputs already there).
+            into [0, 1] (`1/255` for 8-bit pixels, 1 for inputs already there).
         seed: Seed of the sampling noise; None takes one from Keras' global seed.
-        **kwargs: Passed to ``keras.Model``, such as ``name``.
+        **kwargs: Passed to `keras.Model`, such as `name`.
 
     Attributes:
         encoder: The encoder.
@@ -282,12 +282,12 @@ class VariationalAutoencoder(keras.Model):
         kl_weight: The weight of the KL term.
         input_scale: The scale of the raw inputs.
         latent_dim: The size of the codes.
-        samples_codes: Whether a call draws codes (``kl_weight`` > 0) rather
+        samples_codes: Whether a call draws codes (`kl_weight` > 0) rather
             than using their means.
 
     Raises:
-        ArgumentValueError: On a negative or non-finite ``kl_weight``, a
-            ``input_scale`` that is not positive, or an encoder and decoder
+        ArgumentValueError: On a negative or non-finite `kl_weight`, a
+            `input_scale` that is not positive, or an encoder and decoder
             whose code sizes differ.
     """
 
@@ -333,7 +333,7 @@ class VariationalAutoencoder(keras.Model):
         self.built = True
 
     def scale(self, images: Any) -> Any:
-        """Raw inputs to images in [0, 1]: cast to float32 and multiply by ``input_scale``."""
+        """Raw inputs to images in [0, 1]: cast to float32 and multiply by `input_scale`."""
         return ops.cast(images, "float32") * self.input_scale
 
     def call(self, inputs: Any, training: bool | None = None) -> dict[str, Any]:
@@ -344,8 +344,8 @@ class VariationalAutoencoder(keras.Model):
             training: Whether the encoder and decoder run in training mode.
 
         Returns:
-            A dict of ``z_mean``, ``z_log_var``, ``z`` (the code decoded) and
-            ``logits`` (the decoder's output for ``z``).
+            A dict of `z_mean`, `z_log_var`, `z` (the code decoded) and
+            `logits` (the decoder's output for `z`).
         """
         z_mean, z_log_var = self.encoder(self.scale(inputs), training=training)
         z = self.sampler(z_mean, z_log_var) if self.samples_codes else z_mean
@@ -353,11 +353,11 @@ class VariationalAutoencoder(keras.Model):
         return {"z_mean": z_mean, "z_log_var": z_log_var, "z": z, "logits": logits}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The mean over the batch of reconstruction + ``kl_weight`` × KL, in nats per image.
+        """The mean over the batch of reconstruction + `kl_weight` × KL, in nats per image.
 
-        Keras' ``train_step`` and ``test_step`` call this with ``y_pred =
-        self(x)``; it also updates the ``reconstruction``, ``kl`` and
-        ``neg_elbo`` trackers. Labels ``y`` are ignored.
+        Keras' `train_step` and `test_step` call this with `y_pred =
+        self(x)`; it also updates the `reconstruction`, `kl` and
+        `neg_elbo` trackers. Labels `y` are ignored.
         """
         del y, training
         if sample_weight is not None:
@@ -379,11 +379,11 @@ class VariationalAutoencoder(keras.Model):
         return loss / replicas if replicas > 1 else loss
 
     def encode(self, images):
-        r"""The codes' means $\mu$ of raw images, shape ``(batch, latent_dim)``."""
+        r"""The codes' means $\mu$ of raw images, shape `(batch, latent_dim)`."""
         return self.encoder(self.scale(images), training=False)[0]
 
     def decode(self, z):
-        """Decode codes to images in [0, 1]: ``sigmoid`` of the decoder's logits."""
+        """Decode codes to images in [0, 1]: `sigmoid` of the decoder's logits."""
         return ops.sigmoid(ops.cast(self.decoder(z, training=False), "float32"))
 
     def reconstruct(self, images):
@@ -421,20 +421,20 @@ def build_vae(
     seed: int | None = None,
     name: str = "vae",
 ) -> VariationalAutoencoder:
-    """Build a convolutional variational autoencoder (with ``kl_weight=0``, a plain autoencoder).
+    """Build a convolutional variational autoencoder (with `kl_weight=0`, a plain autoencoder).
 
-    The encoder is `build_vae_encoder` with ``filters``, the decoder
-    `build_vae_decoder` with ``decoder_filters``; both use ``dense_units``.
+    The encoder is `build_vae_encoder` with `filters`, the decoder
+    `build_vae_decoder` with `decoder_filters`; both use `dense_units`.
 
     Args:
-        input_shape: ``(height, width, channels)`` of one image.
+        input_shape: `(height, width, channels)` of one image.
         latent_dim: Size of the code $z$, 1 or more.
         filters: Filters of the encoder's stride-2 convolutions.
         decoder_filters: Filters of the decoder's stride-2 transposed
-            convolutions, as many as ``filters``.
+            convolutions, as many as `filters`.
         dense_units: Width of the dense layer beside the code in the encoder and the decoder; 0 for none.
         kl_weight: Weight of the KL term, 0 or more (1: the ELBO; 0: a plain autoencoder).
-        input_scale: Multiplies the raw inputs into [0, 1] (``1/255`` for 8-bit pixels).
+        input_scale: Multiplies the raw inputs into [0, 1] (`1/255` for 8-bit pixels).
         seed: Seed of the sampling noise; None takes one from Keras' global seed.
         name: The model's name.
 

@@ -1,13 +1,13 @@
 """Linear regression: reading tables, the exact least-squares fit, the Keras model, reports and plots.
 
-- :mod:`mlrecipes.regression.tables` reads a CSV file (or the embedded Windsor
+- [`mlrecipes.regression.tables`][mlrecipes.regression.tables] reads a CSV file (or the embedded Windsor
   house prices) into raw feature columns, each numeric or categorical, and a target.
-- :mod:`mlrecipes.regression.least_squares` solves the normal equations exactly.
-- :mod:`mlrecipes.regression.model` builds the Keras models: the feature encoder
+- [`mlrecipes.regression.least_squares`][mlrecipes.regression.least_squares] solves the normal equations exactly.
+- [`mlrecipes.regression.model`][mlrecipes.regression.model] builds the Keras models: the feature encoder
   (raw columns to the design matrix), the regression trained by gradient descent,
   and the two joined into the model that is saved.
-- :mod:`mlrecipes.regression.report` compares the two fits;
-  :mod:`mlrecipes.regression.plots` draws them.
+- [`mlrecipes.regression.report`][mlrecipes.regression.report] compares the two fits;
+  [`mlrecipes.regression.plots`][mlrecipes.regression.plots] draws them.
 """
 
 from __future__ import annotations

@@ -5,12 +5,12 @@ $y \in \mathbb{R}^N$, ordinary least squares chooses the weights $w$ and the
 intercept $b$ of $\hat y = X w + b$ that minimize the mean squared error. With
 $\tilde X = [X, \mathbf{1}]$ and $\theta = (w, b)$ the minimum solves the normal
 equations $\tilde X^\top \tilde X \theta = \tilde X^\top y$;
-:func:`fit_least_squares` solves the same problem stably with
-``numpy.linalg.lstsq`` (an SVD) instead of inverting $\tilde X^\top \tilde X$.
+[`fit_least_squares`][mlrecipes.regression.least_squares.fit_least_squares] solves the same problem stably with
+`numpy.linalg.lstsq` (an SVD) instead of inverting $\tilde X^\top \tilde X$.
 
 A model that standardizes its inputs, $x'_j = (x_j - \mu_j) / \sigma_j$, and
 then applies weights $w'$ and bias $b'$ is the same straight line in other
-units; :func:`from_standardized` converts it back:
+units; [`from_standardized`][mlrecipes.regression.least_squares.from_standardized] converts it back:
 
 $$w_j = \frac{w'_j}{\sigma_j}, \qquad b = b' - \sum_{j=1}^{d} \frac{w'_j \mu_j}{\sigma_j}.$$
 
@@ -28,15 +28,15 @@ import numpy as np
 from mlrecipes.errors import DataError
 
 KERAS_EPSILON = 1e-7
-"""The smallest standard deviation Keras' ``Normalization`` layer divides by."""
+"""The smallest standard deviation Keras' `Normalization` layer divides by."""
 
 
 @dataclasses.dataclass(frozen=True)
 class LinearFit:
-    r"""A fitted line (or hyperplane) $\\hat y = X w + b$ in the features' own units.
+    r"""A fitted line (or hyperplane) $\hat y = X w + b$ in the features' own units.
 
     Attributes:
-        weights: One weight per feature column, $w$, of shape ``(d,)``.
+        weights: One weight per feature column, $w$, of shape `(d,)`.
         intercept: The intercept $b$.
     """
 
@@ -44,7 +44,7 @@ class LinearFit:
     intercept: float
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Predictions $X w + b$ for rows of features of shape ``(n, d)``."""
+        """Predictions $X w + b$ for rows of features of shape `(n, d)`."""
         return np.asarray(features, dtype=np.float64) @ self.weights + self.intercept
 
     def to_dict(self, names: Sequence[str]) -> dict[str, object]:
@@ -56,17 +56,17 @@ class LinearFit:
 
 
 def with_ones(features: np.ndarray) -> np.ndarray:
-    r"""The design matrix $\\tilde X = [X, \\mathbf{1}]$: the features and a column of ones."""
+    r"""The design matrix $\tilde X = [X, \mathbf{1}]$: the features and a column of ones."""
     features = np.asarray(features, dtype=np.float64)
     return np.hstack([features, np.ones((len(features), 1))])
 
 
 def fit_least_squares(features: np.ndarray, target: np.ndarray) -> LinearFit:
-    """The exact least-squares fit of ``target`` on ``features`` with an intercept.
+    """The exact least-squares fit of `target` on `features` with an intercept.
 
     Args:
-        features: ``(n, d)`` feature rows.
-        target: ``(n,)`` targets.
+        features: `(n, d)` feature rows.
+        target: `(n,)` targets.
 
     Returns:
         The weights and intercept that minimize the mean squared error.
@@ -81,16 +81,16 @@ def from_standardized(
     r"""Convert weights learned on standardized features back to the features' own units.
 
     Args:
-        kernel: The weights $w'$ applied to $(x - \\mu) / \\sigma$, shape ``(d,)``
-            or ``(d, 1)``.
+        kernel: The weights $w'$ applied to $(x - \mu) / \sigma$, shape `(d,)`
+            or `(d, 1)`.
         bias: The bias $b'$.
-        mean: The means $\\mu$ the features were centred with.
-        variance: The variances $\\sigma^2$; like Keras' ``Normalization``, a
-            standard deviation below :data:`KERAS_EPSILON` is taken as that.
+        mean: The means $\mu$ the features were centred with.
+        variance: The variances $\sigma^2$; like Keras' `Normalization`, a standard deviation below
+            [`KERAS_EPSILON`][mlrecipes.regression.least_squares.KERAS_EPSILON] is taken as that.
 
     Returns:
-        The same line as weights $w = w' / \\sigma$ and intercept
-        $b = b' - \\sum_j w'_j \\mu_j / \\sigma_j$.
+        The same line as weights $w = w' / \sigma$ and intercept
+        $b = b' - \sum_j w'_j \mu_j / \sigma_j$.
     """
     kernel = np.asarray(kernel, dtype=np.float64).ravel()
     mean = np.asarray(mean, dtype=np.float64).ravel()
@@ -127,10 +127,10 @@ def regression_metrics(target: np.ndarray, predicted: np.ndarray) -> RegressionM
 
     Args:
         target: The true values, any shape.
-        predicted: The predictions, as many as ``target``.
+        predicted: The predictions, as many as `target`.
 
     Returns:
-        The metrics (``r2`` is NaN when the targets are all equal).
+        The metrics (`r2` is NaN when the targets are all equal).
     """
     target = np.asarray(target, dtype=np.float64).ravel()
     errors = target - np.asarray(predicted, dtype=np.float64).ravel()
@@ -150,9 +150,9 @@ def check_design(features: np.ndarray, names: Sequence[str], *, rows_name: str =
     combination of the others.
 
     Args:
-        features: ``(n, d)`` feature rows.
+        features: `(n, d)` feature rows.
         names: The name of each column, for messages.
-        rows_name: What the rows are (``"training rows"``), for messages.
+        rows_name: What the rows are (`"training rows"`), for messages.
 
     Raises:
         DataError: When the fit would not be unique.
@@ -189,7 +189,7 @@ def largest_stable_learning_rate(standardized: np.ndarray) -> float:
     $\eta < 2 / \lambda_{\max}$.
 
     Args:
-        standardized: ``(n, d)`` standardized feature rows, as the model sees them.
+        standardized: `(n, d)` standardized feature rows, as the model sees them.
 
     Returns:
         $2 / \lambda_{\max}(H)$.

@@ -1,4 +1,4 @@
-r"""The linear regression model: encode the raw columns, standardize them, then one ``Dense(1)`` layer.
+r"""The linear regression model: encode the raw columns, standardize them, then one `Dense(1)` layer.
 
 Two models, the way Keras' own structured-data examples split the work:
 
@@ -8,20 +8,22 @@ Two models, the way Keras' own structured-data examples split the work:
   pipeline, and least squares solves with its output, so the exact fit and
   gradient descent see the same columns.
 - `build_linear_regression` is what gradient descent trains: a
-  ``Normalization`` layer and a ``Dense(1)`` layer on $X$.
+  `Normalization` layer and a `Dense(1)` layer on $X$.
 
 `attach_encoder` puts the encoder in front of the trained model, and that
-is the model to save: it takes the raw columns and needs nothing beside it::
+is the model to save: it takes the raw columns and needs nothing beside it:
 
-    model = keras.saving.load_model("runs/linear_regression/model.keras")
-    model.predict({"lotsize": np.array([5000.0]), "airco": np.array(["yes"], dtype=object)})
+```python
+model = keras.saving.load_model("runs/linear_regression/model.keras")
+model.predict({"lotsize": np.array([5000.0]), "airco": np.array(["yes"], dtype=object)})
+```
 
-(strings as a ``tf.string`` tensor or a NumPy array of ``dtype=object``.)
+(strings as a `tf.string` tensor or a NumPy array of `dtype=object`.)
 `fitted_line` reads the line back in the features' own units and
 `example_from_text` reads one example typed as text.
 
-Why the encoder is not trained inside the model: under a ``tf.distribute``
-strategy with several replicas Keras 3.15 cannot ``fit`` a model fed string
+Why the encoder is not trained inside the model: under a `tf.distribute`
+strategy with several replicas Keras 3.15 cannot `fit` a model fed string
 tensors (it averages the first batch across replicas to build the model, and
 strings cannot be added; keras-team/keras#21172), whereas numbers distribute
 as usual.
@@ -43,11 +45,11 @@ DESIGN_LAYER = "design"
 NORMALIZATION_LAYER = "standardize"
 LINEAR_LAYER = "linear"
 LEVELS_SUFFIX = "_levels"
-"""A categorical column ``airco`` is one-hot encoded by the layer ``airco_levels``."""
+"""A categorical column `airco` is one-hot encoded by the layer `airco_levels`."""
 
 
 def layer_name(column: str) -> str:
-    """The name of a column's input layer: the column's name with what Keras refuses in names replaced by ``_``."""
+    """The name of a column's input layer: the column's name with what Keras refuses in names replaced by `_`."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", column)
 
 
@@ -56,9 +58,9 @@ def build_feature_encoder(features: Sequence[Feature], *, name: str = "feature_e
 
     A numeric column is one column of $X$. A categorical column with levels
     $\ell_0 < \ell_1 < \dots < \ell_k$ becomes $k$ indicator columns, one per
-    level but the reference $\ell_0$ (a ``StringLookup`` one-hot encoding with
+    level but the reference $\ell_0$ (a `StringLookup` one-hot encoding with
     $\ell_0$ as its mask token, which maps to all zeros). A value that is not
-    one of the levels makes the model raise ``InvalidArgumentError``, not a
+    one of the levels makes the model raise `InvalidArgumentError`, not a
     silent row of zeros.
 
     Args:
@@ -67,11 +69,11 @@ def build_feature_encoder(features: Sequence[Feature], *, name: str = "feature_e
 
     Returns:
         A model from a dict of columns (numbers as float32, categories as
-        strings; shape ``(batch,)`` or ``(batch, 1)``) to ``(batch, columns of X)``
+        strings; shape `(batch,)` or `(batch, 1)`) to `(batch, columns of X)`
         in float32.
 
     Raises:
-        ArgumentValueError: (argument ``features``) When there are none, one is
+        ArgumentValueError: (argument `features`) When there are none, one is
             categorical with fewer than two levels, or two columns' names give
             the same layer name.
     """
@@ -106,9 +108,9 @@ def build_feature_encoder(features: Sequence[Feature], *, name: str = "feature_e
 def build_linear_regression(train_features: np.ndarray, *, name: str = "linear_regression") -> keras.Model:
     r"""Build the linear regression trained by gradient descent, on the columns of the design matrix.
 
-    A ``keras.layers.Normalization`` layer, adapted to ``train_features``,
+    A `keras.layers.Normalization` layer, adapted to `train_features`,
     standardizes each column to $(x - \mu) / \sigma$ (mean 0 and variance 1 over
-    the training rows), and a ``Dense(1)`` layer computes $w'^\top x' + b'$. The
+    the training rows), and a `Dense(1)` layer computes $w'^\top x' + b'$. The
     standardization is part of the model, so gradient descent sees
     well-conditioned inputs while the model takes values in their own units.
     The weights start at zero, so training starts from the flat line
@@ -117,15 +119,15 @@ def build_linear_regression(train_features: np.ndarray, *, name: str = "linear_r
     numbers and would lose the agreement with the exact solution.
 
     Args:
-        train_features: ``(n, d)`` training rows of the design matrix (the
+        train_features: `(n, d)` training rows of the design matrix (the
             output of `build_feature_encoder`); they set $\mu$ and $\sigma$.
         name: The model's name.
 
     Returns:
-        An uncompiled model from ``(batch, d)`` features to ``(batch, 1)`` predictions.
+        An uncompiled model from `(batch, d)` features to `(batch, 1)` predictions.
 
     Raises:
-        ArgumentValueError: When ``train_features`` is not a non-empty 2-D array.
+        ArgumentValueError: When `train_features` is not a non-empty 2-D array.
     """
     train_features = np.asarray(train_features, dtype=np.float32)
     if train_features.ndim != 2 or not train_features.size:
@@ -145,8 +147,8 @@ def attach_encoder(encoder: keras.Model, regression: keras.Model, *, name: str |
     """Put the feature encoder in front of a trained regression: the model that takes raw columns.
 
     The result is one flat model (the encoder's layers, then the regression's
-    ``standardize`` and ``linear`` layers, shared with ``regression``), so
-    `fitted_line` reads it as it reads ``regression``.
+    `standardize` and `linear` layers, shared with `regression`), so
+    `fitted_line` reads it as it reads `regression`.
 
     Args:
         encoder: From `build_feature_encoder`.
@@ -154,7 +156,7 @@ def attach_encoder(encoder: keras.Model, regression: keras.Model, *, name: str |
         name: The new model's name; default the regression's.
 
     Returns:
-        A model from a dict of raw columns to ``(batch, 1)`` predictions.
+        A model from a dict of raw columns to `(batch, 1)` predictions.
     """
     standardized = regression.get_layer(NORMALIZATION_LAYER)(encoder.output)
     return keras.Model(encoder.input, regression.get_layer(LINEAR_LAYER)(standardized), name=name or regression.name)
@@ -184,15 +186,15 @@ def example_from_text(model: keras.Model, values: Sequence[str]) -> dict[str, np
 
     Args:
         model: A (reloaded) model from `attach_encoder`.
-        values: One value per feature column, in the model's order (``"5000"``,
-            ``"yes"``), or ``column=value`` pairs in any order (``"airco=yes"``).
+        values: One value per feature column, in the model's order (`"5000"`,
+            `"yes"`), or `column=value` pairs in any order (`"airco=yes"`).
 
     Returns:
         Each column's value, by column name (a float32 array or an array of one
-        string), ready for ``model.predict``.
+        string), ready for `model.predict`.
 
     Raises:
-        ArgumentValueError: (argument ``values``) On the wrong number of values,
+        ArgumentValueError: (argument `values`) On the wrong number of values,
             a column named twice or not at all, a value that is not a number, or
             a level the model does not know.
     """

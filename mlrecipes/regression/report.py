@@ -1,11 +1,12 @@
 r"""Compare two fits of a linear regression side by side, in the data's own units.
 
-The ``linear_regression`` recipe fits the same line twice, by gradient descent
-(a Keras model) and exactly (least squares). :func:`compare_fits` scores both on
-the same rows with the same float64 arithmetic (mean squared error, mean
-absolute error, $R^2$; see :func:`mlrecipes.regression.least_squares.regression_metrics`);
-:meth:`FitComparison.table` prints them side by side with the weights, and
-:func:`draw_figures` draws the figures of :mod:`mlrecipes.regression.plots`.
+The `linear_regression` recipe fits the same line twice, by gradient descent (a Keras model) and exactly (least
+squares). [`compare_fits`][mlrecipes.regression.report.compare_fits] scores both on the same rows with the same float64
+arithmetic (mean squared error, mean absolute error, $R^2$; see
+[`regression_metrics`][mlrecipes.regression.least_squares.regression_metrics]);
+[`FitComparison.table`][mlrecipes.regression.report.FitComparison.table] prints them side by side with the weights, and
+[`draw_figures`][mlrecipes.regression.report.draw_figures] draws the figures of
+[`mlrecipes.regression.plots`][mlrecipes.regression.plots].
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ MSE_BAR = 1e-3
 """How far above the exact minimum gradient descent's training MSE may end: 0.1%."""
 
 GRADIENT_DESCENT = "gradient descent"
+"""The name of the fit by gradient descent (the Keras model) in a comparison."""
+
 LEAST_SQUARES = "least squares"
+"""The name of the exact least-squares fit in a comparison."""
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -48,21 +52,21 @@ class FitComparison:
 
     @property
     def train_mse_gap(self) -> float:
-        r"""Gradient descent's training MSE relative to the exact minimum: $\\mathcal{L}/\\mathcal{L}^* - 1$."""
+        r"""Gradient descent's training MSE relative to the exact minimum: $\mathcal{L}/\mathcal{L}^* - 1$."""
         exact = self.scores[LEAST_SQUARES]["train"].mse
         return self.scores[GRADIENT_DESCENT]["train"].mse / exact - 1 if exact > 0 else 0.0
 
     @property
     def converged(self) -> bool:
-        """Whether gradient descent ended within :data:`MSE_BAR` of the exact training MSE."""
+        """Whether gradient descent ended within [`MSE_BAR`][mlrecipes.regression.report.MSE_BAR] of the exact training MSE."""
         return self.train_mse_gap <= MSE_BAR
 
     def table(self, labels: Sequence[str], *, target_unit: str = "") -> str:
         """The weights, intercepts and metrics of every fit, one column per fit.
 
         Args:
-            labels: A label per weight, such as ``"lotsize ($ per sq ft)"``.
-            target_unit: The target's unit, such as ``"$"``, for the intercept and the errors.
+            labels: A label per weight, such as `"lotsize (CAD per sq ft)"`.
+            target_unit: The target's unit, such as `"CAD"`, for the intercept and the errors.
 
         Returns:
             Lines of text, ending with the verdict on the 0.1% bar.
@@ -107,11 +111,12 @@ def compare_fits(
     """Score every fit on every split with the same float64 metrics.
 
     Args:
-        fits: Fit name to its line and a function that predicts from ``(n, d)``
-            feature rows (for a Keras model, the model itself, so that what is
-            scored is what was trained). Must include :data:`GRADIENT_DESCENT`
-            and :data:`LEAST_SQUARES` for :attr:`FitComparison.train_mse_gap`.
-        splits: Split name (``"train"``, ``"test"``) to its ``(features, target)``.
+        fits: Fit name to its line and a function that predicts from `(n, d)` feature rows (for a Keras model, the model
+            itself, so that what is scored is what was trained). Must include
+            [`GRADIENT_DESCENT`][mlrecipes.regression.report.GRADIENT_DESCENT] and
+            [`LEAST_SQUARES`][mlrecipes.regression.report.LEAST_SQUARES] for
+            [`FitComparison.train_mse_gap`][mlrecipes.regression.report.FitComparison.train_mse_gap].
+        splits: Split name (`"train"`, `"test"`) to its `(features, target)`.
 
     Returns:
         The comparison.
@@ -133,7 +138,7 @@ def compare_fits(
 
 
 def weight_labels(data: RegressionData) -> list[str]:
-    """A label per weight that says its unit: ``lotsize ($ per sq ft)``, ``airco=yes ($, against no)``."""
+    """A label per weight that says its unit: `lotsize (CAD per sq ft)`, `airco=yes (CAD, against no)`."""
     target_unit = data.units.get(data.target_name, data.target_name)
     labels = []
     for feature in data.features:
@@ -155,23 +160,28 @@ def draw_figures(
     data: RegressionData,
     title: str,
 ) -> list[Path]:
-    """Draw the data with the fitted lines (or predicted against actual), the loss curve and the residuals.
+    """Draw the data with the fitted lines (or predicted against actual), the learning curves and the residuals.
+
+    Every figure is titled by the data set, and every axis in the data's units says the unit.
 
     Args:
         comparison: The compared fits.
-        splits: Split name to its ``(features, target)``.
-        history: The Keras training history (``loss``, and ``val_loss`` if the
+        splits: Split name to its `(features, target)`.
+        history: The Keras training history (`loss`, and `val_loss` if the
             test rows were passed as validation data).
         output_dir: The folder to write the PNG files in.
         data: The regression data, for names and units.
-        title: A title for the loss curve.
+        title: The data set's name, such as `"Windsor house sales, 1987"`, which heads every figure.
 
     Returns:
-        The paths written: ``fitted_line.png`` (one feature) or
-        ``predicted_vs_actual.png`` (several), ``loss_curve.png``, ``residuals.png``.
+        The paths written: `fitted_line.png` (one feature) or
+        `predicted_vs_actual.png` (several), `learning_curves.png` (the
+        training loss per epoch against the exact minimum; the run's only
+        per-epoch figure), `residuals.png`.
     """
     output_dir = Path(output_dir)
     target = data.target_name
+    unit = data.units.get(target, "")
     descent = comparison.predictions[GRADIENT_DESCENT]
     by_split = {split: (comparison.targets[split], descent[split]) for split in descent}
     figures = []
@@ -185,23 +195,38 @@ def draw_figures(
                 lines,
                 output_dir / "fitted_line.png",
                 x_label=feature + (f" ({data.units[feature]})" if feature in data.units else ""),
-                y_label=target + (f" ({data.units[target]})" if target in data.units else ""),
-                title=f"{target} = {slope:.5g} × {feature} + {intercept:.7g} (gradient descent)",
+                y_label=target + (f" ({unit})" if unit else ""),
+                title=f"{title}\n{target} = {slope:.5g} × {feature} + {intercept:.7g} (gradient descent)",
             )
         )
     else:
         figures.append(
-            regression_plots.predicted_vs_actual(by_split, output_dir / "predicted_vs_actual.png", target=target)
+            regression_plots.predicted_vs_actual(
+                by_split,
+                output_dir / "predicted_vs_actual.png",
+                target=target,
+                unit=unit,
+                title=f"{title}\n{target} predicted by gradient descent's fit",
+            )
         )
     if history.get("loss"):
         figures.append(
             regression_plots.loss_curve(
                 history["loss"],
                 comparison.scores[LEAST_SQUARES]["train"].mse,
-                output_dir / "loss_curve.png",
+                output_dir / "learning_curves.png",
                 test_losses=history.get("val_loss"),
-                title=title,
+                unit=unit,
+                title=f"{title}: the loss of gradient descent against the exact minimum",
             )
         )
-    figures.append(regression_plots.residuals(by_split, output_dir / "residuals.png", target=target))
+    figures.append(
+        regression_plots.residuals(
+            by_split,
+            output_dir / "residuals.png",
+            target=target,
+            unit=unit,
+            title=f"{title}: residuals of gradient descent's fit",
+        )
+    )
     return figures

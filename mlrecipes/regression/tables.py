@@ -1,45 +1,43 @@
 r"""CSV tables for regression: reading them, each column's kind, missing values.
 
-:func:`read_table` reads a CSV file with a header line into a :class:`Table`
-and decides each column's type from its values:
+[`read_table`][mlrecipes.regression.tables.read_table] reads a CSV file with a header line into a
+[`Table`][mlrecipes.regression.tables.Table] and decides each column's type from its values:
 
 - **numeric** when every value that is not missing is a finite number;
-- **categorical** when it holds text with at most :data:`MAX_LEVELS` different
-  values, such as ``yes``/``no`` or a neighbourhood's name;
+- **categorical** when it holds text with at most [`MAX_LEVELS`][mlrecipes.regression.tables.MAX_LEVELS] different
+  values, such as `yes`/`no` or a neighbourhood's name;
 - **text** otherwise: names, dates, too many different values, or numbers
   spoiled by a stray word (a column where most values are numbers but some are
-  not, such as ``3`` beside ``three``, is taken for a numeric column with bad
+  not, such as `3` beside `three`, is taken for a numeric column with bad
   values, not silently one-hot encoded). Such a column cannot be encoded and is
   refused as a feature, naming the first offending line.
 
-:func:`regression_data` chooses the target column and the feature columns
-of a regression and keeps them raw: numbers, or text for a categorical column,
-with its levels. Turning them into numbers is the model's job
-(`mlrecipes.regression.model.build_feature_encoder`), so that a saved model
-takes raw values: a categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$
-(in sorted order) becomes $k$ indicator columns ``name=level`` that are 1 in the
-rows with that level and 0 elsewhere: one-hot encoding with the first level left
-out as the reference. A ``yes``/``no`` column thus becomes one column
-``name=yes``. Leaving one level out keeps the columns and the intercept
-linearly independent (all $k+1$ indicators would add up to the intercept's
-column of ones), so the least-squares solution is unique and each indicator's
-weight reads as "the difference from the reference level".
+[`regression_data`][mlrecipes.regression.tables.regression_data] chooses the target column and the feature columns of a
+regression and keeps them raw: numbers, or text for a categorical column, with its levels. Turning them into numbers is
+the model's job
+([`mlrecipes.regression.model.build_feature_encoder`][mlrecipes.regression.model.build_feature_encoder]), so that a
+saved model takes raw values: a categorical column with levels $\ell_0 < \ell_1 < \dots < \ell_k$ (in sorted order)
+becomes $k$ indicator columns `name=level` that are 1 in the rows with that level and 0 elsewhere: one-hot encoding with
+the first level left out as the reference. A `yes`/`no` column thus becomes one column `name=yes`. Leaving one level out
+keeps the columns and the intercept linearly independent (all $k+1$ indicators would add up to the intercept's column of
+ones), so the least-squares solution is unique and each indicator's weight reads as "the difference from the reference
+level".
 
-**Missing values** are the empty string and ``NA``, ``N/A``, ``NaN``,
-``null`` and ``?`` (any case). Rows with a missing value in a column the
-regression uses are refused by default (`mlrecipes.errors.DataError`
-naming the columns, the count and the first line); with ``drop_missing=True``
-they are left out and counted in :attr:`RegressionData.missing`. Missing values
+**Missing values** are the empty string and `NA`, `N/A`, `NaN`,
+`null` and `?` (any case). Rows with a missing value in a column the
+regression uses are refused by default ([`mlrecipes.errors.DataError`][mlrecipes.errors.DataError]
+naming the columns, the count and the first line); with `drop_missing=True`
+they are left out and counted in [`RegressionData.missing`][mlrecipes.regression.tables.RegressionData]. Missing values
 in columns the regression does not use do not matter.
 
-The embedded table (:func:`embedded_table`) holds the sale prices of 546
+The embedded table ([`embedded_table`][mlrecipes.regression.tables.embedded_table]) holds the sale prices of 546
 houses in Windsor, Canada, in 1987, from Anglin, P. and Gençay, R. (1996),
 "Semiparametric estimation of a hedonic price function", *Journal of Applied
-Econometrics* 11, 633–648 (distributed as ``Housing`` in the R package Ecdat):
-``price`` (Canadian dollars), ``lotsize`` (square feet), ``bedrooms``,
-``bathrms``, ``stories``, ``garagepl`` (garage places) and the yes/no columns
-``driveway``, ``recroom``, ``fullbase``, ``gashw`` (gas hot-water heating),
-``airco`` and ``prefarea`` (preferred neighbourhood).
+Econometrics* 11, 633–648 (distributed as `Housing` in the R package Ecdat):
+`price` (Canadian dollars), `lotsize` (square feet), `bedrooms`,
+`bathrms`, `stories`, `garagepl` (garage places) and the yes/no columns
+`driveway`, `recroom`, `fullbase`, `gashw` (gas hot-water heating),
+`airco` and `prefarea` (preferred neighbourhood).
 """
 
 from __future__ import annotations
@@ -62,10 +60,10 @@ MAX_LEVELS = 30
 """The most different values a text column may hold and still be encoded as categorical."""
 
 EMBEDDED_TABLE = "windsor-housing.csv"
-"""The file name of the embedded table inside the package (``mlrecipes/regression/files/``)."""
+"""The file name of the embedded table inside the package (`mlrecipes/regression/files/`)."""
 
 EMBEDDED_UNITS = {
-    "price": "$",
+    "price": "CAD",
     "lotsize": "sq ft",
     "bedrooms": "bedroom",
     "bathrms": "bathroom",
@@ -80,12 +78,12 @@ TEXT = "text"
 
 
 def is_missing(value: str) -> bool:
-    """Whether a cell's text means "missing" (see :data:`MISSING_VALUES`)."""
+    """Whether a cell's text means "missing" (see [`MISSING_VALUES`][mlrecipes.regression.tables.MISSING_VALUES])."""
     return value.strip().lower() in MISSING_VALUES
 
 
 def parse_number(value: str) -> float | None:
-    """The finite number a table cell holds, or ``None`` when it holds none (text, ``inf``, ``nan``)."""
+    """The finite number a table cell holds, or `None` when it holds none (text, `inf`, `nan`)."""
     try:
         number = float(value)
     except ValueError:
@@ -99,9 +97,9 @@ class Column:
 
     Attributes:
         name: The header of the column.
-        values: Each row's value as text, without surrounding spaces; ``None``
+        values: Each row's value as text, without surrounding spaces; `None`
             where the value is missing.
-        kind: ``"numeric"``, ``"categorical"`` or ``"text"`` (see the module
+        kind: `"numeric"`, `"categorical"` or `"text"` (see the module
             docstring).
     """
 
@@ -150,7 +148,7 @@ class Table:
         columns: Every column, in file order.
         lines: The file line number of each row (the header is line 1), for
             messages.
-        source: Where the table came from (a path, or ``"embedded"``).
+        source: Where the table came from (a path, or `"embedded"`).
     """
 
     columns: dict[str, Column]
@@ -163,11 +161,11 @@ class Table:
         return len(self.lines)
 
     def column(self, name: str, role: str) -> Column:
-        """The column called ``name``.
+        """The column called `name`.
 
         Args:
             name: A header of the table.
-            role: The argument that named it (``"target"``, ``"features"``), for the message.
+            role: The argument that named it (`"target"`, `"features"`), for the message.
 
         Raises:
             ArgumentValueError: When the table has no such column.
@@ -248,13 +246,13 @@ class Feature:
     """A table column used as a feature, and what kind of values it holds.
 
     Turning it into numbers is the model's business
-    (`mlrecipes.regression.model.build_feature_encoder`): a numeric column
-    is one input column; a categorical column becomes one 0/1 indicator column
-    per level but the first, the reference.
+    ([`mlrecipes.regression.model.build_feature_encoder`][mlrecipes.regression.model.build_feature_encoder]): a numeric
+    column is one input column; a categorical column becomes one 0/1 indicator column per level but the first, the
+    reference.
 
     Attributes:
         column: The table column.
-        kind: ``"numeric"`` or ``"categorical"``.
+        kind: `"numeric"` or `"categorical"`.
         levels: For a categorical column, every level in sorted order; the
             first is the reference and gets no indicator column.
     """
@@ -265,7 +263,7 @@ class Feature:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The names of the model's encoded columns: ``lotsize``, or ``driveway=yes`` per level."""
+        """The names of the model's encoded columns: `lotsize`, or `driveway=yes` per level."""
         if self.kind == NUMERIC:
             return (self.column,)
         return tuple(f"{self.column}={level}" for level in self.levels[1:])
@@ -277,8 +275,8 @@ class RegressionData:
 
     Attributes:
         columns: Each feature column's values in the rows used: float64 for a
-            numeric column, strings (NumPy ``dtype=object``) for a categorical one.
-        target: The target, float64 of shape ``(rows,)``.
+            numeric column, strings (NumPy `dtype=object`) for a categorical one.
+        target: The target, float64 of shape `(rows,)`.
         target_name: The target column's name.
         features: The feature columns, in order, with their kinds and levels.
         source: Where the table came from.
@@ -288,7 +286,7 @@ class RegressionData:
             values counts in each of those columns.
         rows_dropped: Rows left out because of missing values.
         units: The unit of each column where it is known (the embedded
-            table's, see :data:`EMBEDDED_UNITS`), for reports.
+            table's, see [`EMBEDDED_UNITS`][mlrecipes.regression.tables.EMBEDDED_UNITS]), for reports.
     """
 
     columns: dict[str, np.ndarray]
@@ -303,7 +301,7 @@ class RegressionData:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """The name of each column the model's encoding makes (``lotsize``, ``airco=yes`` ...)."""
+        """The name of each column the model's encoding makes (`lotsize`, `airco=yes` ...)."""
         return tuple(name for feature in self.features for name in feature.names)
 
     @property
@@ -339,7 +337,7 @@ def regression_data(
         ArgumentValueError: On a column that does not exist or is named twice,
             or a target that is also a feature.
         DataError: On a target that is not numeric, a feature that is neither
-            numeric nor categorical, missing values (unless ``drop_missing``),
+            numeric nor categorical, missing values (unless `drop_missing`),
             no rows left, or a feature with one value only.
     """
     if not features:
@@ -437,18 +435,18 @@ def load_regression_data(
         target: The column to predict.
         features: The columns to predict it from.
         csv_path: A CSV file to read.
-        data_dir: A folder holding :data:`EMBEDDED_TABLE` to read instead of the
+        data_dir: A folder holding [`EMBEDDED_TABLE`][mlrecipes.regression.tables.EMBEDDED_TABLE] to read instead of the
             embedded copy.
         drop_missing: Leave out rows with missing values instead of refusing them.
 
     Returns:
-        The raw feature columns and target (see :func:`regression_data`).
+        The raw feature columns and target (see [`regression_data`][mlrecipes.regression.tables.regression_data]).
 
     Raises:
-        ArgumentValueError: When both ``csv_path`` and ``data_dir`` are given, or
-            ``data_dir`` holds no table.
-        DataError: When the file is missing or unreadable, or :func:`regression_data`
-            refuses the columns.
+        ArgumentValueError: When both `csv_path` and `data_dir` are given, or
+            `data_dir` holds no table.
+        DataError: When the file is missing or unreadable, or
+            [`regression_data`][mlrecipes.regression.tables.regression_data] refuses the columns.
     """
     if csv_path is not None and data_dir is not None:
         raise ArgumentValueError("data_dir", data_dir, "give `csv_path` or `data_dir`, not both")

@@ -7,7 +7,7 @@
 - `addition_pairs`: sums of two numbers as text and their results (`--data-file` of
   seq2seq, keras.io's addition task for recurrent networks).
 - `date_pairs`: dates in words and their ISO 8601 form (`--data-file` of seq2seq, with
-  `mlrecipes.data.sentence_pairs.write_pairs`).
+  [`mlrecipes.data.sentence_pairs.write_pairs`][mlrecipes.data.sentence_pairs.write_pairs]).
 """
 
 from mlrecipes.testing.addition import addition_pairs

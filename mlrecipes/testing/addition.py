@@ -1,9 +1,9 @@
 """A generated sequence-to-sequence task: sums of two whole numbers, as text -> their result.
 
 keras.io's "Sequence to sequence learning for performing number addition"
-teaches recurrent networks on it: ``"535+61"`` -> ``"596"``. The seq2seq
-recipe's ``--architecture lstm`` trains on such pairs (``--data-file``, with
-`mlrecipes.data.sentence_pairs.write_pairs`).
+teaches recurrent networks on it: `"535+61"` -> `"596"`. The seq2seq
+recipe's `--architecture lstm` trains on such pairs (`--data-file`, with
+[`mlrecipes.data.sentence_pairs.write_pairs`][mlrecipes.data.sentence_pairs.write_pairs]).
 """
 
 from __future__ import annotations
@@ -14,26 +14,26 @@ Pair = tuple[str, str]
 
 
 def addition_pairs(count: int, *, digits: int = 3, seed: int = 0, reverse_questions: bool = False) -> list[Pair]:
-    """``count`` different questions ``"a+b"`` with their answers ``"a+b"`` evaluated.
+    """`count` different questions `"a+b"` with their answers `"a+b"` evaluated.
 
-    Each number has 1 to ``digits`` digits (its length drawn first, then its
+    Each number has 1 to `digits` digits (its length drawn first, then its
     digits, as keras.io draws them, so short numbers are as common as long
-    ones); a question never appears twice, and ``"a+b"`` and ``"b+a"`` count
+    ones); a question never appears twice, and `"a+b"` and `"b+a"` count
     as the same question.
 
     Args:
         count: How many pairs.
         digits: The most digits of each number.
         seed: Seed of the random draws.
-        reverse_questions: Write each question backwards (``"16+535"`` for
+        reverse_questions: Write each question backwards (`"16+535"` for
             535+61), as keras.io's example does: the last digits, which the
             answer starts from, are then the encoder's most recent input.
 
     Returns:
-        The pairs ``(question, answer)``, such as ``("535+61", "596")``.
+        The pairs `(question, answer)`, such as `("535+61", "596")`.
 
     Raises:
-        ValueError: When there are not ``count`` different questions of that size.
+        ValueError: When there are not `count` different questions of that size.
     """
     largest = 10**digits - 1
     possible = (largest + 1) * (largest + 2) // 2

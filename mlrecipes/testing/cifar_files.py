@@ -1,4 +1,4 @@
-"""Writing images in the "CIFAR-10 python version" layout (the reader is `mlrecipes.data.cifar10`)."""
+"""Writing images in the "CIFAR-10 python version" layout (the reader is [`mlrecipes.data.cifar10`][mlrecipes.data.cifar10])."""
 
 from __future__ import annotations
 
@@ -20,21 +20,21 @@ def write_python_folder(
     *,
     class_names: Sequence[str] = CLASS_NAMES,
 ) -> Path:
-    """Write images in the "CIFAR-10 python version" layout that :func:`read_python_folder` reads.
+    """Write images in the "CIFAR-10 python version" layout that [`read_python_folder`][mlrecipes.data.cifar10.read_python_folder] reads.
 
-    The training images are split over the five ``data_batch`` files. Useful
+    The training images are split over the five `data_batch` files. Useful
     for tests and for trying the recipe offline on a few images of your own.
 
     Args:
         folder: Where to write (created if needed).
-        train_images: ``(n, 32, 32, 3)`` uint8, ``n >= 5``.
-        train_labels: ``n`` labels from 0 to 9.
-        test_images: ``(m, 32, 32, 3)`` uint8.
-        test_labels: ``m`` labels.
+        train_images: `(n, 32, 32, 3)` uint8, `n >= 5`.
+        train_labels: `n` labels from 0 to 9.
+        test_images: `(m, 32, 32, 3)` uint8.
+        test_labels: `m` labels.
         class_names: The ten class names.
 
     Returns:
-        ``folder``.
+        `folder`.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ _ORDINAL_TENS = {20: "twentieth", 30: "thirtieth"}
 
 
 def number_in_words(number: int) -> str:
-    """0-99 in words: ``42`` -> ``"forty-two"``."""
+    """0-99 in words: `42` -> `"forty-two"`."""
     if number < 20:
         return _ONES[number]
     tens, ones = divmod(number, 10)
@@ -84,7 +84,7 @@ def number_in_words(number: int) -> str:
 
 
 def ordinal_in_words(number: int) -> str:
-    """1-31 as an ordinal in words: ``23`` -> ``"twenty-third"``."""
+    """1-31 as an ordinal in words: `23` -> `"twenty-third"`."""
     if number < 20:
         return _ORDINAL_ONES[number]
     tens, ones = divmod(number, 10)
@@ -92,7 +92,7 @@ def ordinal_in_words(number: int) -> str:
 
 
 def year_in_words(year: int, rng: random.Random) -> str:
-    """A year of 1900-2099 as people say it: ``"nineteen eighty-four"``, ``"two thousand and six"``."""
+    """A year of 1900-2099 as people say it: `"nineteen eighty-four"`, `"two thousand and six"`."""
     century, rest = divmod(year, 100)
     if century == 19 or (century == 20 and rest >= 10 and rng.random() < 0.5):
         if rest == 0:
@@ -104,7 +104,7 @@ def year_in_words(year: int, rng: random.Random) -> str:
 
 
 def date_in_words(date: datetime.date, rng: random.Random) -> str:
-    """One of several ways to write a date in words, chosen by ``rng``."""
+    """One of several ways to write a date in words, chosen by `rng`."""
     day, month, year = ordinal_in_words(date.day), MONTHS[date.month - 1], year_in_words(date.year, rng)
     weekday = WEEKDAYS[date.weekday()]
     formats = (
@@ -120,13 +120,15 @@ def date_in_words(date: datetime.date, rng: random.Random) -> str:
 
 
 def date_pairs(count: int, seed: int = 0) -> list[Pair]:
-    """Generate ``count`` pairs of a date in words and its ISO 8601 form.
+    """Generate `count` pairs of a date in words and its ISO 8601 form.
 
     Dates are uniform over 1900-01-01 to 2099-12-31; the wording (six
     layouts, year spoken in several ways, optional capital) is drawn with the
-    same seed, so a seed always gives the same pairs::
+    same seed, so a seed always gives the same pairs:
 
-        ("thursday the twenty-third of november two thousand and six", "2006-11-23")
+    ```python
+    ("thursday the twenty-third of november two thousand and six", "2006-11-23")
+    ```
 
     Args:
         count: Number of pairs.

@@ -1,4 +1,4 @@
-"""Writing IDX files, the format of MNIST and Fashion-MNIST (the reader is `mlrecipes.data.idx`)."""
+"""Writing IDX files, the format of MNIST and Fashion-MNIST (the reader is [`mlrecipes.data.idx`][mlrecipes.data.idx])."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from mlrecipes.data.idx import IDX_TYPES, read_idx
 
 
 def write_idx(path: str | Path, array: np.ndarray, *, compress: bool | None = None) -> None:
-    """Write an array as an IDX file (gzipped when the name ends in ``.gz``).
+    """Write an array as an IDX file (gzipped when the name ends in `.gz`).
 
-    To hand your own images to a recipe's ``--data-dir``, or small data sets to tests.
+    To hand your own images to a recipe's `--data-dir`, or small data sets to tests.
 
     Args:
         path: Destination file.
         array: An array of one of the IDX types (uint8, int8, int16, int32,
             float32, float64).
-        compress: Gzip the file; by default, when ``path`` ends in ``.gz``.
+        compress: Gzip the file; by default, when `path` ends in `.gz`.
     """
     path = Path(path)
     codes = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
@@ -37,21 +37,21 @@ def write_idx(path: str | Path, array: np.ndarray, *, compress: bool | None = No
 
 
 def stratified_subset(labels: np.ndarray, size: int, *, seed: int = 0) -> np.ndarray:
-    """Pick ``size`` examples at random, each class keeping its share of the labels.
+    """Pick `size` examples at random, each class keeping its share of the labels.
 
-    Every class gets ``size`` times its fraction of the labels, rounded down;
+    Every class gets `size` times its fraction of the labels, rounded down;
     the examples left over go to the classes with the largest remainders.
 
     Args:
         labels: One integer label per example.
-        size: How many examples to pick, at most ``len(labels)``.
+        size: How many examples to pick, at most `len(labels)`.
         seed: Seed of the random choice.
 
     Returns:
         The indices of the picked examples, in increasing order (the data set's own order).
 
     Raises:
-        ValueError: When ``size`` is not between 1 and ``len(labels)``.
+        ValueError: When `size` is not between 1 and `len(labels)`.
     """
     labels = np.asarray(labels)
     if not 1 <= size <= len(labels):
@@ -74,13 +74,13 @@ def write_idx_subset(source: str | Path, destination: str | Path, train_examples
     benchmarks and tests try recipes on small data sets.
 
     Args:
-        source: A folder with the four IDX files (such as ``/usr/share/datasets/fashion-mnist``).
+        source: A folder with the four IDX files (such as `/usr/share/datasets/fashion-mnist`).
         destination: The folder to write the four files to (created if missing).
         train_examples: How many training images (and labels) to keep.
         seed: Seed of the stratified choice.
 
     Returns:
-        ``destination``.
+        `destination`.
     """
     from mlrecipes.data.mnist import IDX_FILES, find_idx_file
 

@@ -2,17 +2,17 @@ r"""Masked-language-model examples: documents to fixed-length token rows with ma
 
 Pretraining reads every token of the corpus, not only the start of each
 document: `token_chunks` tokenizes the documents and cuts each one into
-pieces of at most ``sequence_length - 2`` tokens (a final piece shorter than
-``min_tokens`` is dropped). `masked_lm_batch` then frames each piece as
-``[CLS] piece [SEP]``, pads it with ``[PAD]`` and lets keras-hub's
-``MaskedLMMaskGenerator`` pick the positions to predict, BERT's rule: of the
-$n$ tokens of a row that are not ``[CLS]``, ``[SEP]`` or padding,
-$\lceil p n \rceil$ are selected at random ($p$ = ``mask_rate``; inside a
-``tf.data`` pipeline the generator selects exactly that many); of the
-selected, 80% become ``[MASK]``, 10% a random token and 10% stay as they are. The model sees the
+pieces of at most `sequence_length - 2` tokens (a final piece shorter than
+`min_tokens` is dropped). `masked_lm_batch` then frames each piece as
+`[CLS] piece [SEP]`, pads it with `[PAD]` and lets keras-hub's
+`MaskedLMMaskGenerator` pick the positions to predict, BERT's rule: of the
+$n$ tokens of a row that are not `[CLS]`, `[SEP]` or padding,
+$\lceil p n \rceil$ are selected at random ($p$ = `mask_rate`; inside a
+`tf.data` pipeline the generator selects exactly that many); of the
+selected, 80% become `[MASK]`, 10% a random token and 10% stay as they are. The model sees the
 altered row and is trained to give back the original tokens at the selected
-positions only; ``mask_weights`` is 1 there and 0 in the padding of the
-position list, so a loss with ``reduction="mean_with_sample_weight"`` is
+positions only; `mask_weights` is 1 there and 0 in the padding of the
+position list, so a loss with `reduction="mean_with_sample_weight"` is
 the mean over the real selections (Keras' default reduction would divide by
 every slot of the list, real or not).
 
@@ -49,20 +49,20 @@ def token_chunks(
     *,
     min_tokens: int = 8,
 ) -> tf.RaggedTensor:
-    """Tokenize documents and cut them into pieces that fit a row with ``[CLS]`` and ``[SEP]``.
+    """Tokenize documents and cut them into pieces that fit a row with `[CLS]` and `[SEP]`.
 
     Args:
         documents: The texts.
         tokenizer: A keras-hub tokenizer (strings to ragged ids).
-        sequence_length: The rows' length; pieces hold at most ``sequence_length - 2`` tokens.
+        sequence_length: The rows' length; pieces hold at most `sequence_length - 2` tokens.
         min_tokens: Shortest piece kept (a whole document shorter than this is kept
             if it has at least one token).
 
     Returns:
-        A ragged ``int32`` tensor, one row per piece, in document order.
+        A ragged `int32` tensor, one row per piece, in document order.
 
     Raises:
-        ArgumentValueError: When ``sequence_length`` is below 3.
+        ArgumentValueError: When `sequence_length` is below 3.
         DataError: When the documents hold no token at all.
     """
     if sequence_length < 3:
@@ -85,7 +85,7 @@ def token_chunks(
 def mask_generator(
     tokenizer: keras_hub.models.BertTokenizer, sequence_length: int, mask_rate: float = MASK_RATE
 ) -> keras_hub.layers.MaskedLMMaskGenerator:
-    """BERT's masking rule (80% ``[MASK]``, 10% random, 10% unchanged) for rows of ``sequence_length``."""
+    """BERT's masking rule (80% `[MASK]`, 10% random, 10% unchanged) for rows of `sequence_length`."""
     return keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=tokenizer.vocabulary_size(),
         mask_selection_rate=mask_rate,
@@ -102,7 +102,7 @@ def masked_lm_batch(
     sequence_length: int,
     masker: keras_hub.layers.MaskedLMMaskGenerator,
 ) -> Callable[[tf.RaggedTensor], tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]]:
-    """The function that turns a batch of pieces into ``(inputs, targets, weights)`` for ``BertMaskedLM``.
+    """The function that turns a batch of pieces into `(inputs, targets, weights)` for `BertMaskedLM`.
 
     Args:
         tokenizer: The tokenizer the pieces came from (for the special ids).
@@ -110,9 +110,9 @@ def masked_lm_batch(
         masker: From `mask_generator`.
 
     Returns:
-        A function of a ragged batch of pieces, for ``tf.data.Dataset.map``:
-        inputs ``token_ids`` (masked), ``padding_mask``, ``segment_ids`` and
-        ``mask_positions``; targets, the original ids at those positions; and
+        A function of a ragged batch of pieces, for `tf.data.Dataset.map`:
+        inputs `token_ids` (masked), `padding_mask`, `segment_ids` and
+        `mask_positions`; targets, the original ids at those positions; and
         their weights (0 for unused slots).
     """
     packer = keras_hub.layers.StartEndPacker(
@@ -141,7 +141,7 @@ def masked_once(
 ) -> tuple[tf.data.Dataset, dict[str, np.ndarray]]:
     """Mask held-out pieces once, as a fixed data set.
 
-    The masking runs in a ``tf.data`` pipeline, as for the training batches,
+    The masking runs in a `tf.data` pipeline, as for the training batches,
     so the held-out rows follow exactly the training rows' rule.
 
     Args:
@@ -171,7 +171,7 @@ def unigram_cross_entropy(
     Args:
         train_pieces: The training pieces, whose token counts (plus one for every
             vocabulary entry) give the frequencies $q$.
-        targets: The hidden tokens, ``mask_ids``.
+        targets: The hidden tokens, `mask_ids`.
         weights: 1 for a real selection, 0 for an unused slot.
         vocabulary_size: Size of the vocabulary.
 

@@ -1,35 +1,39 @@
 """From raw text to token ids, with a vocabulary learned from the training texts.
 
-:func:`learn_tokenizer` adapts a Keras ``TextVectorization`` layer to the
+[`learn_tokenizer`][mlrecipes.text.tokenizer.learn_tokenizer] adapts a Keras `TextVectorization` layer to the
 training texts: it lower-cases each text, strips its punctuation, splits it on
-white space and keeps the ``vocabulary_size - 3`` most frequent words. Its
-ids are::
+white space and keeps the `vocabulary_size - 3` most frequent words. Its
+ids are:
 
-    0            padding
-    1            [UNK]: a word not in the vocabulary
-    2, 3, ...    the words, most frequent first
-    V - 1        [CLS]: starts every text (V = vocabulary size)
+```text
+0            padding
+1            [UNK]: a word not in the vocabulary
+2, 3, ...    the words, most frequent first
+V - 1        [CLS]: starts every text (V = vocabulary size)
+```
 
-A keras-hub ``StartEndPacker`` then puts ``[CLS]`` in front of each text's
-word ids and cuts or pads the row with 0 to ``sequence_length`` ids::
+A keras-hub `StartEndPacker` then puts `[CLS]` in front of each text's
+word ids and cuts or pads the row with 0 to `sequence_length` ids:
 
-    "Stocks fell."  ->  [V-1, 1503, 911, 0, 0, ...]   # [CLS] stocks fell [pad] ...
+```text
+"Stocks fell."  ->  [V-1, 1503, 911, 0, 0, ...]   # [CLS] stocks fell [pad] ...
+```
 
-The leading ``[CLS]`` means no row is all padding, even for an empty text, so
+The leading `[CLS]` means no row is all padding, even for an empty text, so
 a mean over a text's real tokens is always defined.
 
-The tokenizer is a small ``keras.Model`` from strings to ids. It runs in the
-``tf.data`` pipeline during training (so the model's training step only sees
-integers) and, through :func:`attach_tokenizer`, in front of the trained
+The tokenizer is a small `keras.Model` from strings to ids. It runs in the
+`tf.data` pipeline during training (so the model's training step only sees
+integers) and, through [`attach_tokenizer`][mlrecipes.text.tokenizer.attach_tokenizer], in front of the trained
 classifier in the saved model, which then takes raw strings. Its vocabulary is
-saved inside the ``.keras`` file; loading needs no custom objects.
+saved inside the `.keras` file; loading needs no custom objects.
 
 Why whole words and not WordPiece sub-words: keras-hub's
-``compute_word_piece_vocabulary`` learns a WordPiece vocabulary in pure
+`compute_word_piece_vocabulary` learns a WordPiece vocabulary in pure
 Python; it took 78 s to learn 4,000 pieces from 1,600 BBC News articles, more
 than half of the time the whole recipe takes on that corpus, and its time
 grows with the number of distinct words in the corpus.
-``TextVectorization`` learned its vocabulary from the 1,602 BBC News training
+`TextVectorization` learned its vocabulary from the 1,602 BBC News training
 texts in 0.45 s, and whole words serve topic and sentiment classification
 well.
 """
@@ -66,20 +70,20 @@ def learn_tokenizer(
     """Learn a word vocabulary from training texts and build the tokenizer.
 
     Args:
-        texts: The training texts: a ``tf.data.Dataset`` of string scalars (or
+        texts: The training texts: a `tf.data.Dataset` of string scalars (or
             of batches of them), or a sequence of strings.
         vocabulary_size: The most token ids, the reserved ones (padding,
-            ``[UNK]``, ``[CLS]``) included; a small corpus may give fewer.
-        sequence_length: Ids per text, ``[CLS]`` included; longer texts are
+            `[UNK]`, `[CLS]`) included; a small corpus may give fewer.
+        sequence_length: Ids per text, `[CLS]` included; longer texts are
             cut, shorter ones padded with 0.
         name: The model's name.
 
     Returns:
-        A ``keras.Model`` from strings of shape ``(batch,)`` to ``int32`` ids
-        of shape ``(batch, sequence_length)``.
+        A `keras.Model` from strings of shape `(batch,)` to `int32` ids
+        of shape `(batch, sequence_length)`.
 
     Raises:
-        ArgumentValueError: On a ``vocabulary_size`` below 4 or a ``sequence_length``
+        ArgumentValueError: On a `vocabulary_size` below 4 or a `sequence_length`
             below 2, or when the texts hold no words at all.
     """
     if vocabulary_size < RESERVED_IDS + 1:
@@ -113,10 +117,10 @@ def learn_tokenizer(
 
 
 def vocabulary(tokenizer: keras.Model) -> list[str]:
-    """The token of every id of a tokenizer from :func:`learn_tokenizer`.
+    """The token of every id of a tokenizer from [`learn_tokenizer`][mlrecipes.text.tokenizer.learn_tokenizer].
 
     Returns:
-        ``""`` (padding), ``"[UNK]"``, the words, and ``"[CLS]"`` last; its
+        `""` (padding), `"[UNK]"`, the words, and `"[CLS]"` last; its
         length is the vocabulary size a classifier must embed.
     """
     words = tokenizer.get_layer(VECTORIZER_LAYER).get_vocabulary()
@@ -126,13 +130,13 @@ def vocabulary(tokenizer: keras.Model) -> list[str]:
 def ids_to_texts(tokenizer: keras.Model, ids: np.ndarray | tf.Tensor) -> list[str]:
     """Turn rows of ids back into text: the known words, joined by spaces.
 
-    ``[CLS]`` and padding are dropped; unknown words show as ``[UNK]``. For a
-    text of at most ``sequence_length - 1`` vocabulary words this gives back
+    `[CLS]` and padding are dropped; unknown words show as `[UNK]`. For a
+    text of at most `sequence_length - 1` vocabulary words this gives back
     the text lower-cased and without punctuation.
 
     Args:
-        tokenizer: From :func:`learn_tokenizer`.
-        ids: Token ids of shape ``(batch, length)``.
+        tokenizer: From [`learn_tokenizer`][mlrecipes.text.tokenizer.learn_tokenizer].
+        ids: Token ids of shape `(batch, length)`.
     """
     tokens = vocabulary(tokenizer)
     cls_id = len(tokens) - 1
@@ -143,15 +147,15 @@ def attach_tokenizer(tokenizer: keras.Model, classifier: keras.Model, *, name: s
     """Put the tokenizer in front of a trained classifier of token ids.
 
     The result takes raw strings, so the saved model needs no preprocessing:
-    ``keras.saving.load_model("model.keras").predict(tf.constant(["some text"]))``.
+    `keras.saving.load_model("model.keras").predict(tf.constant(["some text"]))`.
 
     Args:
-        tokenizer: From :func:`learn_tokenizer`.
+        tokenizer: From [`learn_tokenizer`][mlrecipes.text.tokenizer.learn_tokenizer].
         classifier: A model from token ids to class probabilities.
         name: The new model's name; default the classifier's.
 
     Returns:
-        A ``keras.Model`` from strings of shape ``(batch,)`` to the
+        A `keras.Model` from strings of shape `(batch,)` to the
         classifier's output. It shares the classifier's weights.
     """
     text = keras.Input(shape=(), dtype="string", name="text")

@@ -1,13 +1,13 @@
 """WordPiece vocabularies and BERT tokenizers, learned from a corpus.
 
 WordPiece (used by BERT) splits a word it does not know into pieces it knows:
-with ``play``, ``##ing`` and ``##ed`` in the vocabulary, ``playing`` becomes
-``play ##ing`` (``##`` marks a piece that continues a word), so a vocabulary of
+with `play`, `##ing` and `##ed` in the vocabulary, `playing` becomes
+`play ##ing` (`##` marks a piece that continues a word), so a vocabulary of
 a few thousand pieces covers every word of the corpus and almost nothing maps
-to ``[UNK]``. `learn_wordpiece_vocabulary` learns the pieces with
-keras-hub's ``compute_word_piece_vocabulary`` (tensorflow-text's greedy
+to `[UNK]`. `learn_wordpiece_vocabulary` learns the pieces with
+keras-hub's `compute_word_piece_vocabulary` (tensorflow-text's greedy
 learner) and `bert_tokenizer` wraps them in a keras-hub
-``BertTokenizer``, which lower-cases, strips accents, splits off punctuation
+`BertTokenizer`, which lower-cases, strips accents, splits off punctuation
 and then splits each word into the longest pieces of the vocabulary, left to
 right. Its first ids are the special tokens:
 
@@ -18,7 +18,7 @@ right. Its first ids are the special tokens:
 The learner runs in Python and its time grows with the number of distinct
 words: 36 s for the 1,602 BBC News training articles on 2 CPU cores. A large
 corpus therefore learns its vocabulary from a seeded sample of at most
-``max_texts`` texts, which covers the frequent words and pieces just as well.
+`max_texts` texts, which covers the frequent words and pieces just as well.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def learn_wordpiece_vocabulary(
         The vocabulary: the special tokens, then the pieces.
 
     Raises:
-        ArgumentValueError: When ``vocabulary_size`` leaves no room beside the
+        ArgumentValueError: When `vocabulary_size` leaves no room beside the
             special tokens, or the texts hold no words.
     """
     if vocabulary_size <= len(SPECIAL_TOKENS):
@@ -83,7 +83,7 @@ def learn_wordpiece_vocabulary(
 
 
 def bert_tokenizer(vocabulary: Sequence[str], *, lowercase: bool = True) -> keras_hub.models.BertTokenizer:
-    """A keras-hub ``BertTokenizer`` over a learned vocabulary.
+    """A keras-hub `BertTokenizer` over a learned vocabulary.
 
     Args:
         vocabulary: A vocabulary from `learn_wordpiece_vocabulary` (or
@@ -91,7 +91,7 @@ def bert_tokenizer(vocabulary: Sequence[str], *, lowercase: bool = True) -> kera
         lowercase: Must match how the vocabulary was learned.
 
     Returns:
-        The tokenizer: strings to ragged ``int32`` ids, and back with ``detokenize``.
+        The tokenizer: strings to ragged `int32` ids, and back with `detokenize`.
 
     Raises:
         ArgumentValueError: When the vocabulary lacks a special token.
