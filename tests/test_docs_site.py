@@ -2,7 +2,9 @@
 loopback port and loaded page by page in headless Chromium.
 
 For every page: no console errors, every formula typeset by MathJax (no raw TeX left, no
-TeX errors), every image loaded. Every recipe page shows its full source and its figures.
+TeX errors), every image loaded. Every recipe page shows its full source (a recipe written in
+cells: each code cell as a block of its own, in order) and its figures. No page
+shows reStructuredText from a docstring (a `:func:` role, a `::` marker) as text.
 Screenshots of the home page and a recipe page go to test-artifacts/.
 
 Needs Debian's `chromium` and `chromium-driver` packages and the `selenium` package; the
@@ -13,8 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html.parser
 import http.server
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +86,12 @@ const codeBlocks = Array.from(document.querySelectorAll("table.highlighttable"))
   visible: table.getBoundingClientRect().height > 0,
   copyButton: Boolean(table.querySelector('.md-code__button[data-md-type="copy"], button.md-clipboard')),
 }));
+// Code blocks without line numbers: a recipe written in cells shows each code cell as one.
+const codeCells = Array.from(article.querySelectorAll("div.highlight")).filter((block) => !block.querySelector("table")).map((block) => ({
+  code: (block.querySelector("pre code") || {}).textContent || "",
+  visible: block.getBoundingClientRect().height > 0,
+  copyButton: Boolean(block.querySelector('.md-code__button[data-md-type="copy"], button.md-clipboard')),
+}));
 return {
   title: document.title,
   text: texts.join(" "),
@@ -92,6 +103,7 @@ return {
     .concat(Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]')).map((element) => "undefined " + element.textContent)),
   images: images.map((image) => ({src: image.currentSrc || image.src, loaded: image.complete && image.naturalWidth > 0})),
   codeBlocks: codeBlocks,
+  codeCells: codeCells,
 };
 """
 
@@ -117,6 +129,109 @@ def test_site_builds_strictly_in_under_a_minute(site):
     assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-4000:]}"
     assert site["seconds"] < BUILD_SECONDS_LIMIT, f"building the site took {site['seconds']:.1f} s"
     assert (site["dir"] / "index.html").is_file()
+
+
+# reStructuredText that Markdown leaves as it is: a Sphinx role (":func:`name`"; the backticks become code, the
+# role stays text) or a literal-block marker ("Example::" before an indented block).
+RAW_RESTRUCTUREDTEXT = re.compile(
+    r":(?:py:)?(?:func|class|meth|attr|data|const|mod|exc|obj|ref|doc|term):"  # a role
+    r"|::(?=\s|$)"  # "::" ending a word; not "absl::Log" or "tests/x.py::test_y"
+)
+
+
+class ProseText(html.parser.HTMLParser):
+    """The text of a page outside code, scripts and styles, one line per block element."""
+
+    BREAK = "\x00"
+    SKIP = frozenset({"code", "pre", "kbd", "samp", "script", "style", "textarea", "svg"})
+    BLOCKS = frozenset({"p", "li", "td", "th", "dd", "dt", "div", "h1", "h2", "h3", "h4", "h5", "h6", "br", "summary"})
+
+    def __init__(self):
+        super().__init__()
+        self.skipping = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append(self.BREAK)
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append(self.BREAK)
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+    @classmethod
+    def lines(cls, page: str) -> list[str]:
+        parser = cls()
+        parser.feed(page)
+        parser.close()
+        return [" ".join(line.split()) for line in "".join(parser.parts).split(cls.BREAK) if line.strip()]
+
+
+def raw_restructuredtext(site_dir: Path) -> dict[str, list[str]]:
+    """Page to the passages of its prose that show a raw reST role or `::` marker."""
+    found = {}
+    for page in sorted(site_dir.rglob("*.html")):
+        passages = [
+            "..." + line[max(0, match.start() - 60) : match.end() + 40] + "..."
+            for line in ProseText.lines(page.read_text(encoding="utf-8"))
+            for match in RAW_RESTRUCTUREDTEXT.finditer(line)
+        ]
+        if passages:
+            found[page.relative_to(site_dir).as_posix()] = passages
+    return found
+
+
+def test_the_reference_pages_show_no_restructuredtext(site):
+    """Docstrings are Markdown: a `:func:` role or an `Example::` marker would show as typed."""
+    if site["build"].returncode != 0:
+        pytest.fail("the site did not build; see test_site_builds_strictly_in_under_a_minute")
+    assert "api/cli/index.html" in {page.relative_to(site["dir"]).as_posix() for page in site["dir"].rglob("*.html")}
+    # What the two mistakes look like once built, beside code and test ids that are fine.
+    sample = "<p>Reads :func:<code>x</code>.</p><p>Usage::\n</p><pre><code>absl::Log</code></pre><li>t.py::test_y</li>"
+    assert ProseText.lines(sample) == ["Reads :func:.", "Usage::", "t.py::test_y"]
+    assert [bool(RAW_RESTRUCTUREDTEXT.search(line)) for line in ProseText.lines(sample)] == [True, True, False]
+    found = raw_restructuredtext(site["dir"])
+    assert not found, "pages showing reStructuredText as text:\n" + "\n".join(
+        f"  {page}: " + " | ".join(passages) for page, passages in found.items()
+    )
+
+
+def test_recipes_written_in_cells_are_served_with_their_notebooks(site):
+    """Beside its page, the site serves such a recipe's file and its notebook, and the page's header links to both."""
+    import jupytext
+    import nbformat
+
+    if site["build"].returncode != 0:
+        pytest.fail("the site did not build; see test_site_builds_strictly_in_under_a_minute")
+    site_dir = site["dir"]
+    recipes = [path for path in sorted((ROOT / "recipes").glob("*.py")) if written_in_cells(path.read_text("utf-8"))]
+    assert {"mnist_mlp", "fashion_mnist_cnn"} <= {path.stem for path in recipes}
+    for path in recipes:
+        name = path.stem
+        assert (site_dir / "recipes" / f"{name}.py").read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+        notebook = nbformat.read(site_dir / "recipes" / f"{name}.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        expected = jupytext.read(path, fmt="py:percent")
+        assert [(cell.cell_type, cell.source) for cell in notebook.cells] == [
+            (cell.cell_type, cell.source) for cell in expected.cells
+        ]
+        assert not any(cell.get("outputs") for cell in notebook.cells)  # served unexecuted
+        assert notebook.metadata.kernelspec.name == "python3"
+        for page in (site_dir / "recipes" / name / "index.html", site_dir / "zh" / "recipes" / name / "index.html"):
+            if not page.is_file():  # tests/test_docs_pages.py requires the page
+                continue
+            base = page.parent.relative_to(site_dir).as_posix()
+            hrefs = re.findall(r'<a class="md-button"[^>]* href="([^"]+)"', page.read_text(encoding="utf-8"))
+            targets = {posixpath.normpath(posixpath.join(base, href)) for href in hrefs}
+            assert {f"recipes/{name}.py", f"recipes/{name}.ipynb"} <= targets, (page, hrefs)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -206,8 +321,42 @@ def inspect(browser, url: str) -> dict:
 
 
 # Recipes whose data cannot be fetched on the machine that builds these docs: their pages show no
-# figures, and must say so in these words instead.
-NOT_RUN_HERE = {"cifar10_resnet": "No figures are shown here, since none come from a real CIFAR-10 run."}
+# figures, and must say so in these words instead (on the Chinese site, zh/, in Chinese).
+NOT_RUN_HERE = {
+    "cifar10_resnet": {
+        "en": "No figures are shown here, since none come from a real CIFAR-10 run.",
+        "zh": "这里不展示任何图，因为没有一张图来自真实的 CIFAR-10 运行。",
+    }
+}
+
+
+def written_in_cells(source: str) -> bool:
+    """Whether a recipe file is written in cells (jupytext's percent format; see CONTRIBUTING.md)."""
+    return re.search(r"^# %%", source, re.M) is not None
+
+
+def code_cells(name: str) -> list[str]:
+    import jupytext
+
+    notebook = jupytext.read(ROOT / "recipes" / f"{name}.py", fmt="py:percent")
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def cell_problems(name: str, page: dict) -> list[str]:
+    """What is wrong with the code of a recipe page that shows the recipe's cells: each code cell, in
+    order, a visible block with a copy button."""
+    problems = []
+    shown = iter(page["codeCells"])
+    for number, code in enumerate(code_cells(name), start=1):
+        block = next((block for block in shown if block["code"].rstrip() == code.rstrip()), None)
+        if block is None:
+            problems.append(f"code cell {number} of recipes/{name}.py is not shown, or not in order")
+            break
+        if not block["visible"]:
+            problems.append(f"code cell {number} is not visible")
+        if not block["copyButton"]:
+            problems.append(f"code cell {number} has no copy button")
+    return problems
 
 
 def page_problems(relative: str, page: dict) -> list[str]:
@@ -224,11 +373,14 @@ def page_problems(relative: str, page: dict) -> list[str]:
             start = page["text"].index(raw)
             problems.append(f"raw TeX {raw!r} in the text: ...{page['text'][max(0, start - 60) : start + 60]}...")
     problems += [f"image not loaded: {image['src']}" for image in page["images"] if not image["loaded"]]
-    if relative.startswith("recipes/") and relative != "recipes/":
+    # The Chinese site (zh/) has the same recipe pages, with the same source and figures.
+    if relative.removeprefix("zh/").startswith("recipes/") and relative.removeprefix("zh/") != "recipes/":
         name = relative.strip("/").split("/")[-1]
         source = (ROOT / "recipes" / f"{name}.py").read_text(encoding="utf-8").rstrip()
         blocks = [block for block in page["codeBlocks"] if block["filename"].strip() == f"recipes/{name}.py"]
-        if not blocks:
+        if written_in_cells(source):
+            problems += cell_problems(name, page)
+        elif not blocks:
             problems.append(f"no code block titled recipes/{name}.py")
         else:
             block = blocks[0]
@@ -239,8 +391,9 @@ def page_problems(relative: str, page: dict) -> list[str]:
             if not block["copyButton"]:
                 problems.append("the code block has no copy button")
         if name in NOT_RUN_HERE:
-            if NOT_RUN_HERE[name] not in page["text"]:
-                problems.append(f"a recipe page without figures that does not say why ({NOT_RUN_HERE[name]!r})")
+            reason = NOT_RUN_HERE[name]["zh" if relative.startswith("zh/") else "en"]
+            if reason not in page["text"]:
+                problems.append(f"a recipe page without figures that does not say why ({reason!r})")
         elif not page["images"]:
             problems.append("a recipe page without figures")
     return problems
@@ -249,6 +402,7 @@ def page_problems(relative: str, page: dict) -> list[str]:
 def test_every_page_in_headless_chromium(site, served_site, browser):
     pages = site_pages(site["dir"])
     assert "" in pages and f"recipes/{SCREENSHOT_RECIPE}/" in pages
+    assert "zh/" in pages and f"zh/recipes/{SCREENSHOT_RECIPE}/" in pages, "the Chinese site was not built"
     ARTIFACTS.mkdir(exist_ok=True)
     problems: dict[str, list[str]] = {}
     math_pages = 0
@@ -266,3 +420,24 @@ def test_every_page_in_headless_chromium(site, served_site, browser):
     )
     assert math_pages >= 2, "hardly any page showed typeset math"
     assert (ARTIFACTS / "docs-home.png").stat().st_size > 10_000
+
+
+LANGUAGE_SWITCH = re.compile(r'<a href="([^"]*)" hreflang="([\w-]+)" class="md-select__link">')
+
+
+def test_the_language_switch_stays_on_the_page(site):
+    """On every page the header's English / 中文 links lead to the same page in each language."""
+    if site["build"].returncode != 0:
+        pytest.fail("the site did not build; see test_site_builds_strictly_in_under_a_minute")
+    pages = site_pages(site["dir"])
+    wrong = []
+    for relative in pages:
+        html = (site["dir"] / relative / "index.html").read_text(encoding="utf-8")
+        links = {language: href for href, language in LANGUAGE_SWITCH.findall(html)}
+        english = relative.removeprefix("zh/")
+        expected = {"en": posixpath.normpath(english or "."), "zh": posixpath.normpath("zh/" + english)}
+        if {
+            language: posixpath.normpath(posixpath.join(relative, href)) for language, href in links.items()
+        } != expected:
+            wrong.append(f"{relative or '(home)'}: {links}")
+    assert "zh/" in pages and not wrong, "language switches that do not lead to the same page:\n" + "\n".join(wrong)
