@@ -46,7 +46,16 @@ def mnist_format_run(folder: Path, finished: dict[str, Path]) -> list[str]:
 
 
 def compress_run(folder: Path, finished: dict[str, Path]) -> list[str]:
-    return ["--quick", "--model-dir", str(finished["fashion_mnist_cnn"]), "--output-dir", str(folder / "run")]
+    """The notebook CNN run, a few variants and few timings (tests/test_recipe_compress.py makes them all)."""
+    variants = ["--formats", "keras_int8", "pruned", "saved_model", "litert_int8", "--repeats", "3"]
+    return [
+        "--quick",
+        "--model-dir",
+        str(finished["fashion_mnist_cnn"]),
+        "--output-dir",
+        str(folder / "run"),
+        *variants,
+    ]
 
 
 def cifar_folder_run(folder: Path, finished: dict[str, Path]) -> list[str]:
