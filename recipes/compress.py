@@ -307,7 +307,7 @@ def distill(teacher, splits, data, vocabulary_size, run, args):
     soft = with_teacher_logits(splits["train"], train_logits)
     with run.strategy.scope():
         student = build_student(teacher, data, splits, vocabulary_size)
-        alone = build_student(teacher, data, splits, vocabulary_size)
+        alone = keras.models.clone_model(student)  # the same network, from the same initial weights
         alone.set_weights(student.get_weights())
         distilled = train_student(
             student, make_pipeline(soft, args.batch_size, shuffle=True, seed=args.seed),
@@ -363,7 +363,8 @@ def main(argv=None):
                              representative_inputs=lambda: calibration)  # fmt: skip
         return measure(name, path, LiteRTModel(path), x_test, y_test, reference, args, **extra)
 
-    calibration = [as_arrays(splits["train"].take(args.calibration_examples))[0]]
+    if "litert_int8" in args.formats:  # full int8 calibrates on a sample of training inputs
+        calibration = [as_arrays(splits["train"].take(args.calibration_examples))[0]]
     rows = [keras_row("Keras float32", teacher, "float32.keras", parameters=teacher.count_params())]
     for mode in ("int8", "int4"):
         if f"keras_{mode}" in args.formats:

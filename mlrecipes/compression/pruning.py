@@ -158,15 +158,19 @@ class MagnitudePruning(keras.callbacks.Callback):
         self.scope = scope
         self.step = 0
         self.masks: list[np.ndarray] = []
+        self._mask_tensors: list = []
 
     def _update_masks(self) -> None:
         target = cubic_sparsity(self.step, self.ramp_steps, self.final_sparsity)
         weights = [keras.ops.convert_to_numpy(weight) for weight in prunable_weights(self.model)]
         self.masks = magnitude_masks(weights, target, scope=self.scope)
+        # Kept as tensors of the weights' dtype: applying them after every step stays on the device.
+        self._mask_tensors = [keras.ops.convert_to_tensor(mask, dtype=weight.dtype) for weight, mask in
+                              zip(prunable_weights(self.model), self.masks)]  # fmt: skip
 
     def _apply_masks(self) -> None:
-        for weight, mask in zip(prunable_weights(self.model), self.masks):
-            weight.assign(keras.ops.convert_to_numpy(weight) * mask)
+        for weight, mask in zip(prunable_weights(self.model), self._mask_tensors):
+            weight.assign(weight * mask)
 
     def on_train_begin(self, logs=None) -> None:
         """Start from the model's weights, unpruned (the schedule's sparsity is 0 at step 0)."""
