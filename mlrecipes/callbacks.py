@@ -6,7 +6,8 @@ Layout of a run folder (`--output-dir`):
 backup/                 BackupAndRestore state while training (removed at the end):
                         weights and optimizer, the epoch, and the random
                         generators' states (random_state-<epoch>.npz)
-checkpoints/best.keras  the model of the best validation epoch so far (see BestEpochCheckpoint)
+checkpoints/best.keras  the model of the best validation epoch, written when a later
+                        epoch falls behind it and at the end (see BestEpochCheckpoint)
 logs/                   TensorBoard logs (tensorboard --logdir runs/)
 history.csv             one row of metrics per epoch
 ```
@@ -116,15 +117,26 @@ def monitor_mode(monitor: str) -> str:
 class BestEpochCheckpoint(keras.callbacks.Callback):
     """Keep the model of the best validation epoch, and end training with its weights.
 
-    After every epoch whose `monitor` is at least as good as the best so far
-    (a tie goes to the later epoch, trained with a smaller learning rate), the
-    whole model is saved to `path`. When training ends on a worse epoch, the
-    model's weights are set back to the best epoch's, so a run never hands back
-    a model worse than its own best validation epoch: a last epoch that broke
-    down (a validation accuracy falling to chance) or overfitted costs nothing.
+    An epoch whose `monitor` is at least as good as the best so far (a tie goes
+    to the later epoch, trained with a smaller learning rate) becomes the best
+    one. When training ends on a worse epoch, the model's weights are set back
+    to the best epoch's, so a run never hands back a model worse than its own
+    best validation epoch: a last epoch that broke down (a validation accuracy
+    falling to chance) or overfitted costs nothing.
+
+    The best epoch's weights are kept in memory, and the whole model is saved
+    to `path` when an epoch falls behind it and when training ends: a run whose
+    every epoch improves writes the file once, not once per epoch (saving a
+    small model takes longer than training it on a few hundred examples).
+    While the best epoch is the latest one, the run's backup holds its weights.
 
     A resumed run passes the `monitor` values of the epochs it already
-    finished, so that the best epoch is judged over the whole run.
+    finished, so that the best epoch is judged over the whole run. If the
+    best of them is the last one, its weights are the ones the run resumes
+    with (restored from the backup before the first epoch); an earlier best
+    epoch's are read from `path`. In [`standard_callbacks`][mlrecipes.callbacks.standard_callbacks] this
+    callback comes before `BackupAndRestore`, so `path` is written before the
+    backup records the epoch that fell behind.
 
     Args:
         path: The `.keras` file to keep the best model in.
@@ -154,6 +166,8 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
             self._consider(epoch, float(value))
         self.last_epoch = len(history)
         self.restored = False
+        self._best_weights: list[np.ndarray] | None = None  # the best epoch's, while not yet in `path`
+        self._started = False
 
     def _consider(self, epoch: int, value: float) -> bool:
         if not np.isfinite(value):
@@ -163,24 +177,56 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
             return True
         return False
 
+    def _write_best(self) -> None:
+        """Save the model with the best epoch's weights to `path`, atomically, and keep its own weights."""
+        if self._best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self._best_weights)
+        try:
+            partial = self.path.with_name(f".{self.path.stem}.partial.keras")
+            self.model.save(partial)
+            os.replace(partial, self.path)
+        finally:
+            self.model.set_weights(current)
+        self._best_weights = None
+
+    def on_train_begin(self, logs=None):  # noqa: D102 - Keras API
+        self._started = False
+        self._best_weights = None
+
+    def on_epoch_begin(self, epoch, logs=None):  # noqa: D102 - Keras API
+        # The first epoch of a resumed run starts from the backup of epoch `epoch` (restored by now).
+        if not self._started:
+            self._started = True
+            if self.best_epoch and self.best_epoch == epoch:
+                self._best_weights = self.model.get_weights()
+
     def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras API
         self.last_epoch = epoch + 1
         value = (logs or {}).get(self.monitor)
         if value is not None and self._consider(epoch + 1, float(value)):
-            partial = self.path.with_name(f".{self.path.stem}.partial.keras")
-            self.model.save(partial)
-            os.replace(partial, self.path)
+            self._best_weights = self.model.get_weights()
+        elif self._best_weights is not None:
+            self._write_best()  # the best epoch is behind: its weights leave memory for the file
 
     def on_train_end(self, logs=None):  # noqa: D102 - Keras API
         self.restored = False
-        if self.restore and self.best_epoch and self.best_epoch != self.last_epoch and self.path.is_file():
-            # Only the weights go back: the optimizer keeps its state (and its step count).
-            optimizer = getattr(self.model, "optimizer", None)
-            kept = [keras.ops.convert_to_numpy(v) for v in optimizer.variables] if optimizer is not None else []
-            self.model.load_weights(self.path)
-            if optimizer is not None:
-                for variable, value in zip(optimizer.variables, kept):
-                    variable.assign(value)
+        best_weights = self._best_weights
+        self._write_best()
+        if self.restore and self.best_epoch and self.best_epoch != self.last_epoch:
+            if best_weights is not None:
+                self.model.set_weights(best_weights)
+            elif self.path.is_file():
+                # Only the weights go back: the optimizer keeps its state (and its step count).
+                optimizer = getattr(self.model, "optimizer", None)
+                kept = [keras.ops.convert_to_numpy(v) for v in optimizer.variables] if optimizer is not None else []
+                self.model.load_weights(self.path)
+                if optimizer is not None:
+                    for variable, value in zip(optimizer.variables, kept):
+                        variable.assign(value)
+            else:
+                return
             self.restored = True
 
 
@@ -210,23 +256,25 @@ def standard_callbacks(
         tensorboard: Write TensorBoard logs to `logs/`.
 
     Returns:
-        The callbacks, [`RandomStateBackup`][mlrecipes.callbacks.RandomStateBackup] and `BackupAndRestore`
-        first so that a resumed run restores its state before the others act.
+        The callbacks: [`RandomStateBackup`][mlrecipes.callbacks.RandomStateBackup], the best checkpoint and
+        `BackupAndRestore` first, so that a resumed run restores its state before the others act and the
+        best checkpoint is on disk before the backup records a later epoch.
     """
     output_dir = Path(output_dir)
-    callbacks: list[keras.callbacks.Callback] = [
-        RandomStateBackup(output_dir / BACKUP_DIR),
+    callbacks: list[keras.callbacks.Callback] = [RandomStateBackup(output_dir / BACKUP_DIR)]
+    if checkpoint:
+        # Before the backup: an earlier best epoch is in best.keras before the backup records a later one.
+        (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        callbacks.append(
+            BestEpochCheckpoint(output_dir / "checkpoints" / "best.keras", monitor, history=monitor_history)
+        )
+    callbacks += [
         # double_checkpoint: a run killed while writing its backup falls back on the previous one.
         keras.callbacks.BackupAndRestore(backup_dir=str(output_dir / BACKUP_DIR), double_checkpoint=True),
         keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=resuming),
         # A loss that is no longer a number ends training at once (RecipeRun.fit then says so in one line).
         keras.callbacks.TerminateOnNaN(),
     ]
-    if checkpoint:
-        (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        callbacks.append(
-            BestEpochCheckpoint(output_dir / "checkpoints" / "best.keras", monitor, history=monitor_history)
-        )
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(output_dir / "logs"), profile_batch=0))
     if early_stopping_patience:

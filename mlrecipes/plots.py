@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -21,7 +22,7 @@ from mlrecipes.outputs import write_with
 DPI = 110
 
 
-def save_figure(figure: plt.Figure, path: str | Path) -> Path:
+def save_figure(figure: plt.Figure, path: str | Path, *, layout: bool = True) -> Path:
     """Lay a figure out, write it as a PNG atomically and close it.
 
     Every figure module (this one, [`mlrecipes.generative_plots`][mlrecipes.generative_plots],
@@ -30,12 +31,15 @@ def save_figure(figure: plt.Figure, path: str | Path) -> Path:
     Args:
         figure: The figure to save.
         path: The PNG to write.
+        layout: Fit the axes to the figure with `tight_layout` first; False for
+            a figure that places its axes itself.
 
     Returns:
         `path`.
     """
     try:
-        figure.tight_layout()
+        if layout:
+            figure.tight_layout()
         return write_with(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
     finally:
         plt.close(figure)
@@ -124,33 +128,50 @@ def prediction_grid(
     """
     images = np.asarray(images)
     count = len(images)
+    columns = max(1, min(columns, count))
     rows = max(1, -(-count // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.15 * rows), squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.axis("off")
-        if index >= count:
-            continue
+    # One axes showing one mosaic of the images, with room above each for its label: one axes per
+    # image took matplotlib over a second to lay out and draw, longer than a small recipe trains.
+    height, width = images.shape[1:3]
+    color = images.ndim == 4 and images.shape[-1] == 3
+    label_room, gap = round(0.32 * height), max(2, round(0.15 * width))
+    cell_height, cell_width = height + label_room, width + gap
+    mosaic = np.ones((rows * cell_height, columns * cell_width - gap, 3), np.float32)  # white paper
+    figure_width = 1.9 * columns
+    figure, axis = plt.subplots(figsize=(figure_width, figure_width * mosaic.shape[0] / mosaic.shape[1] + 0.3))
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1.0 - 0.3 / figure.get_size_inches()[1])
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top, left = row * cell_height + label_room, column * cell_width
         image = images[index].astype(np.float32)
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
         low, high = float(image.min()), float(image.max())
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+        mosaic[top : top + height, left : left + width] = image if color else image[..., None]
         truth, guess = int(true_labels[index]), int(predicted_labels[index])
         right = truth == guess
-        label = f"{class_names[guess]}" if right else f"{class_names[guess]}\n(true: {class_names[truth]})"
-        axis.set_title(("" if right else "✗ ") + label, fontsize=8, color="black" if right else "red")
+        label = f"{class_names[guess]}" if right else f"✗ {class_names[guess]}\n(true: {class_names[truth]})"
+        axis.text(
+            left + width / 2,
+            top - 0.6,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="black" if right else "red",
+        )
         if not right:
-            for spine in axis.spines.values():
-                spine.set_visible(True)
-                spine.set_color("red")
-                spine.set_linewidth(2)
-            axis.axis("on")
-            axis.set_xticks([])
-            axis.set_yticks([])
+            axis.add_patch(
+                matplotlib.patches.Rectangle(
+                    (left - 0.5, top - 0.5), width, height, fill=False, edgecolor="red", linewidth=2
+                )
+            )
+    axis.imshow(mosaic, interpolation="nearest")
+    axis.axis("off")
     if title:
         figure.suptitle(title)
-    return save_figure(figure, path)
+    return save_figure(figure, path, layout=False)
 
 
 def confusion_matrix(

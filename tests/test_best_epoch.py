@@ -60,27 +60,112 @@ def test_a_last_epoch_that_broke_down_is_replaced_by_the_best(tmp_path):
     assert int(model.optimizer.iterations) == 16
 
 
-def test_a_run_that_ends_on_its_best_epoch_keeps_its_weights(tmp_path):
+class CountSaves(keras.callbacks.Callback):
+    """Count the model's `save` calls during training."""
+
+    def __init__(self):
+        super().__init__()
+        self.saves = 0
+
+    def on_train_begin(self, logs=None):
+        save = self.model.save
+
+        def counting(*args, **kwargs):
+            self.saves += 1
+            return save(*args, **kwargs)
+
+        self.model.save = counting
+
+
+def test_a_run_that_ends_on_its_best_epoch_keeps_its_weights_and_saves_once(tmp_path):
     x, y = small_problem()
     model = small_model()
     best = BestEpochCheckpoint(tmp_path / "best.keras", "val_loss")
-    history = model.fit(x, y, validation_data=(x, y), epochs=3, batch_size=64, verbose=0, callbacks=[best]).history
+    saves = CountSaves()
+    history = model.fit(
+        x, y, validation_data=(x, y), epochs=3, batch_size=64, verbose=0, callbacks=[saves, best]
+    ).history
     assert history["val_loss"][-1] == min(history["val_loss"])  # learning steadily
     assert best.best_epoch == 3 and not best.restored
+    # Every epoch improved: the checkpoint is written once, at the end, not after each epoch.
+    assert saves.saves == 1
     assert (tmp_path / "best.keras").is_file() and not list(tmp_path.glob(".*partial*"))
+    saved = keras.saving.load_model(tmp_path / "best.keras")
+    for mine, theirs in zip(model.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+class CheckFileAfterEpoch(keras.callbacks.Callback):
+    """Record, after each epoch, whether the checkpoint file exists and what it holds."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(keras.saving.load_model(self.path).get_weights() if self.path.is_file() else None)
+
+
+def test_an_epoch_that_falls_behind_puts_the_best_one_on_disk_before_the_backup_records_it(tmp_path):
+    x, y = small_problem()
+    model = small_model()
+    path = tmp_path / "best.keras"
+    best = BestEpochCheckpoint(path, "val_accuracy")
+    weights_after = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: weights_after.append(model.get_weights()))
+    check = CheckFileAfterEpoch(path)  # runs after `best`, where BackupAndRestore runs in standard_callbacks
+    model.fit(
+        x,
+        y,
+        validation_data=small_problem(1),
+        epochs=4,
+        batch_size=64,
+        verbose=0,
+        callbacks=[record, best, check, BreakInEpoch(3)],
+    )
+    # Epochs 1-3: nothing written yet (or an earlier best); after the broken epoch 4, the file holds the best one.
+    assert best.best_epoch < 4 and check.seen[3] is not None
+    for mine, theirs in zip(weights_after[best.best_epoch - 1], check.seen[3]):
+        np.testing.assert_array_equal(mine, theirs)
 
 
 def test_a_resumed_run_judges_its_epochs_against_the_ones_before(tmp_path):
     x, y = small_problem()
     earlier = small_model()
     earlier.fit(x, y, epochs=5, batch_size=64, verbose=0)
-    earlier.save(tmp_path / "best.keras")  # what the interrupted run kept, after its second epoch
+    earlier.save(tmp_path / "best.keras")  # what the interrupted run kept: its first epoch, the better of two
     model = small_model()
-    # The interrupted run's two epochs were far better than anything this fresh model reaches in one.
-    best = BestEpochCheckpoint(tmp_path / "best.keras", "val_loss", history=[0.5, 1e-6])
+    # The interrupted run's first epoch was far better than anything this fresh model reaches in one.
+    best = BestEpochCheckpoint(tmp_path / "best.keras", "val_loss", history=[1e-6, 0.5])
     model.fit(x, y, validation_data=(x, y), initial_epoch=2, epochs=3, batch_size=64, verbose=0, callbacks=[best])
-    assert best.best_epoch == 2 and best.last_epoch == 3 and best.restored
+    assert best.best_epoch == 1 and best.last_epoch == 3 and best.restored
     for mine, theirs in zip(model.get_weights(), earlier.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_run_resumed_right_after_its_best_epoch_goes_back_to_the_weights_it_resumed_with(tmp_path):
+    x, y = small_problem()
+    model = small_model()
+    model.fit(x, y, epochs=5, batch_size=64, verbose=0)  # stands for the weights the backup restored
+    resumed_with = model.get_weights()
+    # The interrupted run's second epoch was its best, and was still the latest: not written to a file.
+    path = tmp_path / "best.keras"
+    best = BestEpochCheckpoint(path, "val_loss", history=[0.5, 1e-6])
+    model.fit(
+        x,
+        y,
+        validation_data=(x, y),
+        initial_epoch=2,
+        epochs=4,
+        batch_size=64,
+        verbose=0,
+        callbacks=[best, BreakInEpoch(2), BreakInEpoch(3)],
+    )
+    assert best.best_epoch == 2 and best.last_epoch == 4 and best.restored
+    for mine, theirs in zip(model.get_weights(), resumed_with):
+        np.testing.assert_array_equal(mine, theirs)
+    for mine, theirs in zip(keras.saving.load_model(path).get_weights(), resumed_with):
         np.testing.assert_array_equal(mine, theirs)
 
 
