@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,9 +39,11 @@ import tensorflow as tf
 from mlrecipes import plots
 from mlrecipes.callbacks import (
     BACKUP_DIR,
+    BACKUP_STATE_FILE,
     HISTORY_FILE,
     BestEpochCheckpoint,
     completed_epochs_in_backup,
+    read_backup_state,
     standard_callbacks,
 )
 from mlrecipes.distribute import resolve_strategy, strategy_name
@@ -82,20 +83,19 @@ def check_output_dir(path: Path) -> None:
 
 
 def _weights_readable(path: Path) -> str | None:
-    """Why a weights file cannot be read (a write torn by a full disk, say), or None if it can."""
+    """Why a backup's state file cannot be read (a write torn by a full disk, say), or None if it can."""
     try:
-        with h5py.File(path, "r") as weights:
-            weights.visititems(lambda name, item: None)
-    except Exception as error:  # h5py raises OSError, RuntimeError or KeyError on a damaged file
-        return " ".join(str(error).split())[:120]
+        read_backup_state(path)
+    except OSError as error:
+        return " ".join(str(error.__cause__ or error).split())[:120]
     return None
 
 
 def check_backup(backup: Path) -> None:
     """Make sure an interrupted run's backup can be resumed from, before resuming.
 
-    Keras keeps the previous epoch's backup beside the latest one
-    (`BackupAndRestore(double_checkpoint=True)` copies it to `*.bkp` before
+    [`TrainingBackup`][mlrecipes.callbacks.TrainingBackup] keeps the previous
+    epoch's backup beside the latest one (it copies it to `*.bkp` before
     writing the new one). When the latest weights are damaged — a write cut
     short by a full disk — and the previous ones are sound, the previous backup
     takes their place, with a warning; the run then resumes one epoch earlier.
@@ -103,7 +103,7 @@ def check_backup(backup: Path) -> None:
     Raises:
         UsageError: Naming the damaged file and `--restart` when no sound backup is left.
     """
-    latest = backup / "latest.weights.h5"
+    latest = backup / BACKUP_STATE_FILE
     if not latest.exists():
         return
     problem = _weights_readable(latest)

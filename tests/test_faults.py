@@ -61,11 +61,11 @@ def test_a_damaged_backup_is_reported_with_restart(mnist_folder, tmp_path, capsy
     backup = output / "backup"
     backup.mkdir(parents=True)
     (backup / "training_metadata.json").write_text('{"epoch": 1, "batch": -1}')
-    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"torn" * 10)  # a write cut short
+    (backup / "latest.state.npz").write_bytes(b"PK\x03\x04" + b"torn" * 10)  # a write cut short
     argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "3"]
     status, lines = run(mnist_mlp.main, argv, capsys)
     assert status == 2
-    one_line(lines, "the backup of the interrupted run is damaged (latest.weights.h5")
+    one_line(lines, "the backup of the interrupted run is damaged (latest.state.npz")
     assert lines[0].endswith("add --restart to start again")
     assert sorted(path.name for path in output.iterdir()) == ["backup"]  # nothing more written
 
@@ -77,14 +77,14 @@ def test_a_torn_latest_backup_falls_back_on_the_previous_epoch(monkeypatch, mnis
     monkeypatch.setattr(mlrecipes.run, "standard_callbacks", lambda *a, **k: [*original(*a, **k), StopAfterEpoch()])
     assert run(mnist_mlp.main, argv, capsys)[0] == 130  # stopped after epoch 2: latest = 2, previous = 1
     monkeypatch.setattr(mlrecipes.run, "standard_callbacks", original)
-    latest = output / "backup" / "latest.weights.h5"
+    latest = output / "backup" / "latest.state.npz"
     latest.write_bytes(latest.read_bytes()[:200])  # the write of epoch 2 cut short
     with pytest.raises(SystemExit) as exited:
         run_recipe(mnist_mlp.main, argv)
     captured = capsys.readouterr()
     assert exited.value.code == 0, captured.err
     assert (
-        "latest.weights.h5 is damaged" in captured.err
+        "latest.state.npz is damaged" in captured.err
         and "resuming from the backup of the epoch before" in captured.err
     )
     assert "resuming an interrupted run after epoch 1 of 4" in captured.out

@@ -159,6 +159,35 @@ def test_as_a_program_bad_input_gives_no_traceback(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_as_a_program_a_finished_run_ends_at_once_with_every_output_complete(mnist_folder, tmp_path):
+    # As a program the recipe skips Python's teardown of TensorFlow at the end (os._exit): nothing
+    # buffered may be lost by that, neither the last lines of output nor the logs.
+    output = tmp_path / "run"
+    finished = python_process(
+        "-m",
+        "recipes.mnist_mlp",
+        "--epochs",
+        "3",
+        "--hidden-units",
+        "8",
+        "--data-dir",
+        mnist_folder,
+        "--output-dir",
+        output,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert finished.stdout.rstrip().splitlines()[-1].startswith(f"mnist_mlp: outputs in {output}")
+    metrics = assert_finished_run(output, "confusion_matrix.png", "predictions.png", "learning_curves.png")
+    assert metrics["epochs"] == 3
+    assert len((output / "history.csv").read_text().strip().splitlines()) == 1 + 3
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for split in ("train", "validation"):
+        events = EventAccumulator(str(output / "logs" / split), size_guidance={"tensors": 0})
+        events.Reload()
+        assert len(events.Tensors("epoch_loss")) == 3, split
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Debian's dataset-fashion-mnist")
 def test_default_settings_on_real_fashion_mnist(tmp_path):
