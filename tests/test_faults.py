@@ -84,8 +84,7 @@ def test_a_torn_latest_backup_falls_back_on_the_previous_epoch(monkeypatch, mnis
     captured = capsys.readouterr()
     assert exited.value.code == 0, captured.err
     assert (
-        "latest.state.npz is damaged" in captured.err
-        and "resuming from the backup of the epoch before" in captured.err
+        "latest.state.npz is damaged" in captured.err and "resuming from the backup of the epoch before" in captured.err
     )
     assert "resuming an interrupted run after epoch 1 of 4" in captured.out
 
