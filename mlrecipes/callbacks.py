@@ -257,7 +257,8 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
             self._consider(epoch, float(value))
         self.last_epoch = len(history)
         self.restored = False
-        self._best_weights: list[np.ndarray] | None = None  # the best epoch's, while not yet in `path`
+        self._best_weights: list[np.ndarray] | None = None  # the best epoch's, once this `fit` has seen them
+        self._unsaved = False  # whether `path` lacks them
         self._started = False
 
     def _consider(self, epoch: int, value: float) -> bool:
@@ -270,7 +271,7 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
 
     def _write_best(self) -> None:
         """Save the model with the best epoch's weights to `path`, atomically, and keep its own weights."""
-        if self._best_weights is None:
+        if self._best_weights is None or not self._unsaved:
             return
         current = self.model.get_weights()
         self.model.set_weights(self._best_weights)
@@ -280,34 +281,34 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
             os.replace(partial, self.path)
         finally:
             self.model.set_weights(current)
-        self._best_weights = None
+        self._unsaved = False
 
     def on_train_begin(self, logs=None):  # noqa: D102 - Keras API
         self._started = False
         self._best_weights = None
+        self._unsaved = False
 
     def on_epoch_begin(self, epoch, logs=None):  # noqa: D102 - Keras API
         # The first epoch of a resumed run starts from the backup of epoch `epoch` (restored by now).
         if not self._started:
             self._started = True
             if self.best_epoch and self.best_epoch == epoch:
-                self._best_weights = self.model.get_weights()
+                self._best_weights, self._unsaved = self.model.get_weights(), True
 
     def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras API
         self.last_epoch = epoch + 1
         value = (logs or {}).get(self.monitor)
         if value is not None and self._consider(epoch + 1, float(value)):
-            self._best_weights = self.model.get_weights()
-        elif self._best_weights is not None:
-            self._write_best()  # the best epoch is behind: its weights leave memory for the file
+            self._best_weights, self._unsaved = self.model.get_weights(), True
+        else:
+            self._write_best()  # the best epoch is behind: the file gets its weights, if it lacks them
 
     def on_train_end(self, logs=None):  # noqa: D102 - Keras API
         self.restored = False
-        best_weights = self._best_weights
         self._write_best()
         if self.restore and self.best_epoch and self.best_epoch != self.last_epoch:
-            if best_weights is not None:
-                self.model.set_weights(best_weights)
+            if self._best_weights is not None:
+                self.model.set_weights(self._best_weights)
             elif self.path.is_file():
                 # Only the weights go back: the optimizer keeps its state (and its step count).
                 optimizer = getattr(self.model, "optimizer", None)
