@@ -104,14 +104,15 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             str(index): keras.ops.convert_to_numpy(variable.value)
             for index, variable in enumerate(training_variables(self.model))
         }
-        partial = folder / f".{BACKUP_STATE_FILE}.partial"
-        with open(partial, "wb") as handle:
+        # Both files are written in full first and then renamed one after the other, so a run killed
+        # while writing leaves the previous epoch's state and epoch number together.
+        state = folder / f".{BACKUP_STATE_FILE}.partial"
+        with open(state, "wb") as handle:
             np.savez(handle, count=np.int64(len(arrays)), **arrays)
-        os.replace(partial, self._weights_path)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        partial = folder / ".training_metadata.json.partial"
-        partial.write_text(json.dumps(metadata))
-        os.replace(partial, self._training_metadata_path)
+        metadata = folder / ".training_metadata.json.partial"
+        metadata.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+        os.replace(state, self._weights_path)
+        os.replace(metadata, self._training_metadata_path)
 
     def _load_model(self):
         if not self.model.built:
