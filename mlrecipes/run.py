@@ -104,8 +104,11 @@ def check_backup(backup: Path) -> None:
         UsageError: Naming the damaged file and `--restart` when no sound backup is left.
     """
     latest = backup / BACKUP_STATE_FILE
-    if not latest.exists():
-        return
+    if not latest.exists():  # the epoch is recorded, the state is not: resuming would start from fresh weights
+        raise UsageError(
+            f"--output-dir {backup.parent}: the backup of the interrupted run has no {latest.name} "
+            "(left by another version of mlrecipes?); add --restart to start again"
+        )
     problem = _weights_readable(latest)
     if problem is None:
         return

@@ -70,6 +70,20 @@ def test_a_damaged_backup_is_reported_with_restart(mnist_folder, tmp_path, capsy
     assert sorted(path.name for path in output.iterdir()) == ["backup"]  # nothing more written
 
 
+def test_a_backup_without_its_state_file_is_refused_not_resumed_from_fresh_weights(mnist_folder, tmp_path, capsys):
+    output = tmp_path / "run"
+    backup = output / "backup"
+    backup.mkdir(parents=True)
+    (backup / "training_metadata.json").write_text('{"epoch": 2, "batch": -1}')  # as an older version left it
+    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "3"]
+    status, lines = run(mnist_mlp.main, argv, capsys)
+    assert status == 2
+    one_line(lines, "the backup of the interrupted run has no latest.state.npz")
+    assert lines[0].endswith("add --restart to start again")
+    assert sorted(path.name for path in output.iterdir()) == ["backup"]
+
+
 def test_a_torn_latest_backup_falls_back_on_the_previous_epoch(monkeypatch, mnist_folder, tmp_path, capsys):
     output = tmp_path / "run"
     argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), "--epochs", "4", "--batch-size", "64"]
