@@ -414,15 +414,15 @@ def run_recipe(main: Callable[[Sequence[str] | None], object], argv: Sequence[st
     exit, which would stop the kernel: it returns what `main` returns, and
     errors raise as in any cell.
 
-    Args:
-        main: The recipe's entry point; it takes the argument list.
-        argv: Arguments; None for the program's own (see [`recipe_argv`][mlrecipes.cli.recipe_argv]).
-
     When `main` is the program itself (`python -m recipes.NAME`, so `main` is defined in `__main__`), a
     finished run ends its process at once, without Python's teardown of TensorFlow's objects and
     threads: every output is written and closed by then, and that teardown took 1.4 s here, as long
     as a small recipe trains. Called from other code (a test, a script that imports the recipe), it
     raises `SystemExit` like `sys.exit`.
+
+    Args:
+        main: The recipe's entry point; it takes the argument list.
+        argv: Arguments; None for the program's own (see [`recipe_argv`][mlrecipes.cli.recipe_argv]).
 
     Returns:
         In a notebook, the result of `main`; as a program it never returns.
