@@ -121,6 +121,13 @@ def build_parser():
         help="filters of each conv-and-pool block, one block per number (at most 4 blocks fit 28x28 images)",
     )
     recipe.add_argument(
+        "--convs-per-block",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="convolutions in each block: the first before the pooling, the others after it, at half the size",
+    )
+    recipe.add_argument(
         "--dense-units",
         type=positive_int,
         nargs="*",
@@ -206,6 +213,7 @@ def build_model(args, data, run, steps, warmup):
             num_classes=data.num_classes,
             filters=args.filters,
             padding="same",
+            convs_per_block=args.convs_per_block,
             batch_norm=True,
             dense_units=args.dense_units,
             dropout=args.dropout,

@@ -41,6 +41,16 @@ def test_quick_run_writes_every_output(mnist_folder, tmp_path, capsys):
     assert "test accuracy" in out and str(output) in out
 
 
+def test_two_convolutions_per_block_put_the_second_after_the_pooling(mnist_folder, tmp_path):
+    output = tmp_path / "run"
+    argv = ["--data-dir", str(mnist_folder), "--output-dir", str(output), *SMALL, "--convs-per-block", "2"]
+    assert exit_status(argv) == 0
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.get_layer("block1_conv2").output.shape[1:] == (14, 14, 8)  # after block 1's pooling
+    assert model.get_layer("block2_conv2").output.shape[1:] == (7, 7, 16)
+    assert read_metrics(output)["config"]["convs_per_block"] == 2
+
+
 def test_the_default_network_is_the_documented_one_and_takes_raw_pixels(mnist_folder, tmp_path):
     """Defaults: conv 32 -> pool -> conv 64 -> pool ("same" padding) -> 3,136 features -> dense 128 -> 10 classes."""
     output = tmp_path / "run"
