@@ -4,8 +4,8 @@ Layout of a run folder (`--output-dir`):
 
 ```text
 backup/                 TrainingBackup's state while training (removed at the end):
-                        weights and optimizer (latest.state.npz), the epoch,
-                        and the random generators' states (random_state-<epoch>.npz)
+                        weights, optimizer and random generators' states
+                        (latest.state.npz) and the epoch
 checkpoints/best.keras  the model of the best validation epoch, written when a later
                         epoch falls behind it and at the end (see BestEpochCheckpoint)
 logs/                   TensorBoard logs (tensorboard --logdir runs/)
@@ -39,17 +39,12 @@ def completed_epochs_in_backup(output_dir: str | Path) -> int:
         return 0
 
 
-def seed_generator_states(model: keras.Model) -> list[keras.Variable]:
-    """The state variables of a model's random seed generators (dropout, noise, augmentation layers).
-
-    Keras saves weights and optimizer state in a backup but not these, so a
-    resumed run would draw other dropout masks than an uninterrupted one.
-    """
-    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
-
-
 def training_variables(model: keras.Model) -> list[keras.Variable]:
-    """Every variable a backup holds: the model's (weights, normalization statistics, seed states) and its optimizer's."""
+    """Every variable a backup holds: the model's (weights, normalization statistics, seed states) and its optimizer's.
+
+    The seed states are there so that a resumed run draws the dropout masks an uninterrupted one
+    would have drawn (Keras' own weights file leaves them out).
+    """
     variables = list(model.variables)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
@@ -135,62 +130,6 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         if os.path.exists(self._training_metadata_path):
             with open(self._training_metadata_path) as handle:
                 self.model._initial_epoch = json.load(handle)["epoch"]
-
-
-class RandomStateBackup(keras.callbacks.Callback):
-    """Back up the model's seed-generator states beside `BackupAndRestore`'s backup.
-
-    After every epoch it writes `random_state-<epoch>.npz` (keeping the two
-    newest, like `BackupAndRestore(double_checkpoint=True)`); when a run
-    resumes, it restores the file of the epoch the backup restored. With
-    `keras.callbacks.BackupAndRestore` and a training stream replayed
-    from its start (see [`mlrecipes.run.RecipeRun.fit`][mlrecipes.run.RecipeRun.fit]), a deterministic
-    run that is killed and resumed ends with the same weights as one that was
-    never interrupted.
-
-    Args:
-        backup_dir: The `BackupAndRestore` folder.
-    """
-
-    def __init__(self, backup_dir: str | Path):
-        super().__init__()
-        self.backup_dir = Path(backup_dir)
-        self._restored = False
-
-    def _path(self, epoch: int) -> Path:
-        return self.backup_dir / f"random_state-{epoch}.npz"
-
-    def on_train_begin(self, logs=None):  # noqa: D102 - Keras API
-        self._restored = False
-
-    def on_epoch_begin(self, epoch, logs=None):  # noqa: D102 - Keras API
-        # The first epoch of a resumed run is the one BackupAndRestore restored.
-        if self._restored:
-            return
-        self._restored = True
-        path = self._path(epoch)
-        if epoch == 0 or not path.is_file():
-            return
-        with np.load(path) as saved:
-            for index, variable in enumerate(seed_generator_states(self.model)):
-                key = f"state_{index}"
-                if key in saved.files and tuple(saved[key].shape) == tuple(variable.shape):
-                    variable.assign(saved[key])
-
-    def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras API
-        # Written before BackupAndRestore writes its epoch (this callback comes
-        # first), so a backup never names an epoch whose states are missing.
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        states = {
-            f"state_{index}": keras.ops.convert_to_numpy(variable.value)
-            for index, variable in enumerate(seed_generator_states(self.model))
-        }
-        partial = self.backup_dir / f".random_state-{epoch + 1}.partial.npz"
-        np.savez(partial, **states)
-        os.replace(partial, self._path(epoch + 1))
-        stale = self._path(epoch - 1)  # keep this epoch's and the previous one's, as the backup does
-        if stale.exists():
-            stale.unlink()
 
 
 def monitor_mode(monitor: str) -> str:
@@ -349,12 +288,12 @@ def standard_callbacks(
         tensorboard: Write TensorBoard logs to `logs/`.
 
     Returns:
-        The callbacks: [`RandomStateBackup`][mlrecipes.callbacks.RandomStateBackup], the best checkpoint and
-        `BackupAndRestore` first, so that a resumed run restores its state before the others act and the
-        best checkpoint is on disk before the backup records a later epoch.
+        The callbacks: the best checkpoint and [`TrainingBackup`][mlrecipes.callbacks.TrainingBackup] first,
+        so that a resumed run restores its state before the others act and the best checkpoint is on disk
+        before the backup records a later epoch.
     """
     output_dir = Path(output_dir)
-    callbacks: list[keras.callbacks.Callback] = [RandomStateBackup(output_dir / BACKUP_DIR)]
+    callbacks: list[keras.callbacks.Callback] = []
     if checkpoint:
         # Before the backup: an earlier best epoch is in best.keras before the backup records a later one.
         (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
