@@ -11,7 +11,11 @@ default) each, taking turns. Every wall time covers the whole process (Python
 and TensorFlow start-up included): what a user waits for.
 
     python benchmarks/fashion_mnist_cnn_vs_convnet.py [--data-dir /usr/share/datasets/fashion-mnist] [--seeds 3]
-        [--sizes all 5000 1000]
+        [--sizes all 5000 1000] [--recipe-flags="--convs-per-block 2 --filters 24 48 --epochs 9"]
+
+``--recipe-flags=...`` (with the ``=``, as the flags start with ``--``) runs the
+recipe with more flags than its defaults, at every size; an ``--epochs`` among
+them replaces the training budget's epochs, so give it with one size at a time.
 
 Prints every run, then per size the median and [lowest–highest] test accuracy
 and wall time of each, and a verdict per target; exit status 1 if any is
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -80,6 +85,13 @@ def main() -> int:
     parser.add_argument(
         "--sizes", type=training_size, nargs="+", default=[None, 5000, 1000], help="training images: 'all' or a number"
     )
+    parser.add_argument(
+        "--recipe-flags",
+        type=shlex.split,
+        default=[],
+        metavar="FLAGS",
+        help="more flags for the recipe, in one quoted string, such as '--filters 24 48 --epochs 9'",
+    )
     parser.add_argument("--convnet", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -88,16 +100,20 @@ def main() -> int:
         return 0
     require_fashion_mnist(args.data_dir)
 
+    recipe_name = f"recipe ({shlex.join(args.recipe_flags)})" if args.recipe_flags else "recipe (defaults)"
+
     def contenders(folder: Path) -> tuple[Contender, Contender]:
         simple_convnet = Contender(
             "keras.io simple convnet",
             (sys.executable, __file__, "--convnet", "--data-dir", str(folder)),
             reports="stdout",
         )
-        return simple_convnet, Contender.recipe("recipe (defaults)", "fashion_mnist_cnn", "--data-dir", str(folder))
+        return simple_convnet, Contender.recipe(
+            recipe_name, "fashion_mnist_cnn", "--data-dir", str(folder), *args.recipe_flags
+        )
 
     verdicts = Verdicts()
-    print(f"Fashion-MNIST from {args.data_dir}: the keras.io simple convnet against fashion_mnist_cnn's defaults")
+    print(f"Fashion-MNIST from {args.data_dir}: the keras.io simple convnet against fashion_mnist_cnn, {recipe_name}")
     for label, everything, theirs, ours in compare_by_size(
         args.data_dir, args.sizes, range(args.seeds), contenders, [ACCURACY, WALL_TIME]
     ):
