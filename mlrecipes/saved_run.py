@@ -45,7 +45,9 @@ class SavedRun:
     metrics: dict[str, Any]
 
 
-def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()) -> SavedRun:
+def load_run(
+    run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = (), description: str | None = None
+) -> SavedRun:
     """Reload the model and the metrics of a finished run folder.
 
     Args:
@@ -53,6 +55,9 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
         recipe: The recipe that must have written it, such as `"text_classification"`;
             a run that `metrics.json` says another recipe wrote is refused.
         required: Entries that `metrics.json` must hold for the caller.
+        description: What the error messages call the run expected ("not a saved
+            DESCRIPTION run"), when the caller takes the runs of several recipes;
+            by default `recipe`.
 
     Returns:
         The reloaded run.
@@ -62,9 +67,10 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
             holds no finished run of `recipe`, or its files cannot be read.
     """
     path = Path(run_dir)
+    kind = description or recipe
 
     def refuse(reason: str) -> ArgumentValueError:
-        return ArgumentValueError("model_dir", path, f"{reason}; expected the output folder of a finished {recipe} run")
+        return ArgumentValueError("model_dir", path, f"{reason}; expected the output folder of a finished {kind} run")
 
     if not path.is_dir():
         raise refuse("holds no saved run (no such folder)")
@@ -73,19 +79,19 @@ def load_run(run_dir: str | Path, *, recipe: str, required: tuple[str, ...] = ()
     try:
         metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise refuse(f"not a saved {recipe} run ({METRICS_FILE}: {_short(error)})") from None
+        raise refuse(f"not a saved {kind} run ({METRICS_FILE}: {_short(error)})") from None
     if not isinstance(metrics, dict):
-        raise refuse(f"not a saved {recipe} run ({METRICS_FILE} is not a JSON object)")
+        raise refuse(f"not a saved {kind} run ({METRICS_FILE} is not a JSON object)")
     written_by = metrics.get("recipe")
     if written_by is not None and written_by != recipe:
-        raise refuse(f"not a saved {recipe} run (it is a {written_by} run)")
+        raise refuse(f"not a saved {kind} run (it is a {written_by} run)")
     missing = [key for key in required if key not in metrics]
     if missing:
-        raise refuse(f"not a saved {recipe} run ({METRICS_FILE} has no {', '.join(missing)})")
+        raise refuse(f"not a saved {kind} run ({METRICS_FILE} has no {', '.join(missing)})")
     try:
         model = keras.saving.load_model(path / MODEL_FILE, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
-        raise refuse(f"not a saved {recipe} run ({MODEL_FILE}: {_short(error)})") from None
+        raise refuse(f"not a saved {kind} run ({MODEL_FILE}: {_short(error)})") from None
     return SavedRun(path, model, metrics)
 
 

@@ -135,7 +135,9 @@ def test_a_folder_that_is_not_a_run_is_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     output = tmp_path / "out"
     assert exit_status(["--model-dir", str(tmp_path / "empty"), "--output-dir", str(output)]) == 2
-    assert_one_line_error(capsys, f"--model-dir {tmp_path / 'empty'}", "holds no saved run", nothing_at=output)
+    line = assert_one_line_error(capsys, f"--model-dir {tmp_path / 'empty'}", "holds no saved run", nothing_at=output)
+    # It says what would be accepted: a run of any classifier recipe, not one recipe's.
+    assert "expected the output folder of a finished classifier (mnist_mlp, fashion_mnist_cnn" in line
 
 
 def test_a_regression_run_is_refused(tmp_path, capsys):

@@ -49,7 +49,12 @@ def load_classifier_run(run_dir: str | Path) -> SavedRun:
         raise ArgumentValueError(
             "model_dir", str(path), f"is {kind} run; compression needs a classifier run ({accepted})"
         )
-    saved = load_run(path, recipe=recipe or CLASSIFIER_RECIPES[0], required=("dataset",))
+    saved = load_run(
+        path,
+        recipe=recipe or CLASSIFIER_RECIPES[0],
+        required=("dataset",),
+        description=recipe or f"classifier ({accepted})",
+    )
     if recipe in TEXT_RECIPES and saved.metrics.get("config", {}).get("backbone"):
         raise ArgumentValueError(
             "model_dir",
