@@ -59,10 +59,16 @@ def main() -> int:
     from mlrecipes.compression.run_data import load_classifier_run, load_run_data
     from mlrecipes.data import make_pipeline, steps_per_epoch
     from mlrecipes.data.augment import make_augmentation
+    from mlrecipes.errors import InputError
     from mlrecipes.schedules import warmup_cosine
     from recipes.compress import build_student
 
-    saved = load_classifier_run(args.run)
+    try:
+        saved = load_classifier_run(args.run)
+    except InputError as error:
+        parser.error(f"--run {args.run}: {getattr(error, 'reason', error)}")
+    if saved.metrics.get("recipe") != "fashion_mnist_cnn":
+        parser.error(f"--run {args.run}: is a {saved.metrics.get('recipe')} run; give a fashion_mnist_cnn run")
     data = load_run_data(saved.metrics, data_dir=data_dir)
     splits = {name: getattr(data, name) for name in ("train", "validation", "test")}
     teacher = saved.model
