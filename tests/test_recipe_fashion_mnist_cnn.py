@@ -9,7 +9,6 @@ from mlrecipes.data import load_mnist
 from mlrecipes.data.idx import read_idx
 from recipes import fashion_mnist_cnn
 
-from conftest import FASHION_MNIST
 from recipe_harness import (
     assert_finished_run,
     assert_one_line_error,
@@ -189,14 +188,3 @@ def test_as_a_program_bad_input_gives_no_traceback(mnist_folder, tmp_path):
         f"fashion_mnist_cnn: error: --data-dir {mnist_folder}: missing t10k-labels-idx1-ubyte[.gz]"
     )
     assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Debian's dataset-fashion-mnist")
-def test_one_epoch_on_real_fashion_mnist(tmp_path):
-    """The default network and schedule, squeezed into one epoch (the defaults take minutes)."""
-    output = tmp_path / "run"
-    argv = ["--data-dir", str(FASHION_MNIST), "--output-dir", str(output), "--epochs", "1", "--warmup-epochs", "0.2"]
-    assert exit_status(argv) == 0
-    metrics = read_metrics(output)
-    assert metrics["test_accuracy"] >= 0.88
