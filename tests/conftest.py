@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -11,6 +12,16 @@ import pytest
 from mlrecipes.testing import write_idx
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+# Test processes for `-n auto` (setup.cfg): TensorFlow spreads each training test over every core, and each
+# process holds a TensorFlow of its own, so more processes than 4 add memory more than speed.
+MOST_TEST_PROCESSES = 4
+
+
+def pytest_xdist_auto_num_workers(config):
+    """How many processes pytest-xdist starts for `-n auto`: one per core, at most `MOST_TEST_PROCESSES`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(MOST_TEST_PROCESSES, cores)
 
 
 @pytest.fixture(autouse=True)
