@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from mlrecipes.cli import non_negative_int
+
 from _harness import FASHION_MNIST, require_fashion_mnist, verdict
 
 
@@ -44,12 +46,20 @@ def accuracy(model, dataset) -> float:
     return float((predicted == labels).mean())
 
 
+def augmented_batches(train, seed: int, args):
+    """The training images in shuffled batches, each shifted by up to `--padding` pixels and mirrored at random."""
+    from mlrecipes.data import make_pipeline
+    from mlrecipes.data.augment import make_augmentation
+
+    augment = make_augmentation(seed, padding=args.padding, flip=True)
+    return make_pipeline(train, args.batch_size, shuffle=True, seed=seed, map_batch=augment)
+
+
 def train_augmented_teacher(model, splits, train_size: int, args):
     """A fresh copy of the run's network, trained on shifted and mirrored batches as the CNN recipe trains."""
     import keras
 
-    from mlrecipes.data import make_pipeline, steps_per_epoch
-    from mlrecipes.data.augment import make_augmentation
+    from mlrecipes.data import steps_per_epoch
     from mlrecipes.schedules import warmup_cosine
 
     keras.utils.set_random_seed(42)
@@ -57,8 +67,7 @@ def train_augmented_teacher(model, splits, train_size: int, args):
     epoch_steps = steps_per_epoch(train_size, args.batch_size)
     schedule = warmup_cosine(args.learning_rate, args.teacher_epochs * epoch_steps, epoch_steps)
     teacher.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.SparseCategoricalCrossentropy())
-    augment = make_augmentation(42, padding=args.padding, flip=True)
-    train = make_pipeline(splits["train"], args.batch_size, shuffle=True, seed=42, map_batch=augment)
+    train = augmented_batches(splits["train"], 42, args)
     start = time.perf_counter()
     teacher.fit(train, epochs=args.teacher_epochs, verbose=0)
     print(f"teacher trained on augmented batches for {args.teacher_epochs} epochs "
@@ -75,20 +84,18 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=1.0, help="distillation temperature T")
     parser.add_argument("--alpha", type=float, default=0.5, help="weight of the teacher's term")
     parser.add_argument("--padding", type=int, default=2, help="random shift, in pixels (0: none)")
-    parser.add_argument("--teacher-epochs", type=int, default=0,
+    parser.add_argument("--teacher-epochs", type=non_negative_int, default=0,
                         help="train a fresh copy of the run's network on augmented batches for this many epochs "
                         "and teach with it (default: 0, the run's own model)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     args = parser.parse_args()
-    if args.teacher_epochs < 0:
-        parser.error(f"argument --teacher-epochs: {args.teacher_epochs} is negative; give 0 (the run's model) or more")
     data_dir = require_fashion_mnist(args.data_dir)
 
     import keras
 
     from mlrecipes.compression.run_data import load_classifier_run, load_run_data
-    from mlrecipes.data import make_pipeline, steps_per_epoch
+    from mlrecipes.data import steps_per_epoch
     from mlrecipes.data.augment import make_augmentation
     from mlrecipes.errors import InputError
     from mlrecipes.schedules import warmup_cosine
@@ -117,8 +124,7 @@ def main() -> int:
     pairs = []
     for seed in args.seeds:
         keras.utils.set_random_seed(seed)
-        augment = make_augmentation(seed, padding=args.padding, flip=True)
-        train = make_pipeline(splits["train"], args.batch_size, shuffle=True, seed=seed, map_batch=augment)
+        train = augmented_batches(splits["train"], seed, args)
         student = build_student(teacher, data, splits, 0)
         alone = keras.models.clone_model(student)  # the same network, from the same initial weights
         alone.set_weights(student.get_weights())
